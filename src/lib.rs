@@ -1,0 +1,2 @@
+//! aistack: a Compose-compatible stack orchestrator.
+pub mod compose;
