@@ -4,6 +4,7 @@
 //! then typing into `model` and `normalize`/`validate`.
 pub mod canonical;
 pub mod dotenv;
+pub mod error;
 pub mod extends;
 pub mod graph;
 pub mod interpolate;
