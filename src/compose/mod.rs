@@ -11,4 +11,5 @@ pub mod interpolate;
 pub mod merge;
 pub mod node;
 pub mod read;
+pub mod typed;
 pub mod units;
