@@ -1,2 +1,14 @@
 //! aistack: a Compose-compatible stack orchestrator.
+//!
+//! The spine: `commands` → `compose` (files → one validated `Project`, pure)
+//! → `plan` → `apply` → `engine` (the only module that talks to Docker);
+//! `report` owns what the user reads. `exit` decides exit codes.
+pub mod cli;
+pub mod commands;
 pub mod compose;
+pub mod exit;
+pub mod logging;
+pub mod report;
+
+/// Context marker on errors whose diagnostic was already printed.
+pub const REPORTED: &str = "(reported above)";

@@ -302,3 +302,9 @@ mod tests {
         assert!(parse(&s, "bomb.yaml").is_err());
     }
 }
+
+/// Render a JSON-shaped value as YAML (for `aistack config`). Lives here because
+/// this file is the only one that touches the YAML crate.
+pub fn to_yaml(value: &serde_json::Value) -> Result<String, String> {
+    serde_saphyr::to_string(value).map_err(|e| e.to_string())
+}

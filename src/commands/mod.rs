@@ -1,0 +1,59 @@
+//! Command handlers: turn parsed arguments into calls on the layers below and
+//! output through `report`. anyhow lives here, at the edge.
+
+pub mod config;
+pub mod graph;
+pub mod variables;
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command, ProjectArgs};
+use crate::compose::{self, LoadOptions, Loaded};
+use crate::report::diagnostic;
+
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Config(args) => config::run(&cli.project, args),
+        Command::Graph(args) => graph::run(&cli.project, args),
+    }
+}
+
+/// Load options from the global arguments and this process's environment.
+pub fn load_options(p: &ProjectArgs) -> Result<LoadOptions> {
+    let cwd = std::env::current_dir()?;
+    let env: BTreeMap<String, String> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect();
+    let mut opts = LoadOptions::new(cwd, env);
+    opts.files = p.files.clone();
+    opts.project_name = p.project_name.clone();
+    opts.project_directory = p.project_directory.clone();
+    opts.env_files = p.env_files.clone();
+    opts.profiles = p.profiles.clone();
+    if opts.files.iter().any(|f| f.as_os_str() == "-") {
+        use std::io::Read;
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s)?;
+        opts.stdin = Some(s);
+    }
+    Ok(opts)
+}
+
+/// Load the project, print warnings to stderr; on error, print the diagnostic
+/// and return the error (so the exit code says "invalid project").
+pub fn load(opts: &LoadOptions) -> Result<Loaded> {
+    match compose::load(opts) {
+        Ok(loaded) => {
+            for w in &loaded.warnings {
+                eprintln!("WARN {w}");
+            }
+            Ok(loaded)
+        }
+        Err(e) => {
+            eprint!("{}", diagnostic::render(&e));
+            Err(anyhow::Error::new(e).context(crate::REPORTED))
+        }
+    }
+}

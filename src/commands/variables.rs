@@ -1,0 +1,21 @@
+//! `aistack config --variables`: the table Compose prints.
+
+use anyhow::Result;
+
+use crate::compose::{variables, LoadOptions};
+use crate::report::diagnostic;
+
+pub fn print(opts: &LoadOptions) -> Result<()> {
+    let vars = match variables::variables(opts) {
+        Ok(v) => v,
+        Err(e) => {
+            eprint!("{}", diagnostic::render(&e));
+            return Err(anyhow::Error::new(e).context(crate::REPORTED));
+        }
+    };
+    println!("{:<19} {:<19} {:<19} {}", "NAME", "REQUIRED", "DEFAULT VALUE", "ALTERNATE VALUE");
+    for v in vars {
+        println!("{:<19} {:<19} {:<19} {}", v.name, v.required, v.default, v.alternate);
+    }
+    Ok(())
+}

@@ -1,0 +1,122 @@
+//! Top-level `include:`: each entry is loaded as its own sub-project (its own
+//! project directory and `.env`), and its services, networks, volumes, secrets
+//! and configs join the including project. A resource defined on both sides is
+//! an error, as in Compose. Must not merge with override semantics.
+
+use std::path::{Path, PathBuf};
+
+use super::discover::{self, LoadOptions};
+use super::error::{ErrorKind, LoadError, Result};
+use super::file::Warnings;
+use super::load;
+use super::model::Project;
+use super::node::Node;
+
+const MAX_DEPTH: usize = 16;
+
+pub fn apply(
+    project: &mut Project,
+    includes: &Node,
+    project_dir: &Path,
+    opts: &LoadOptions,
+    warnings: &mut Warnings,
+) -> Result<()> {
+    let depth = opts.process_env.get("__AISTACK_INCLUDE_DEPTH").and_then(|d| d.parse().ok()).unwrap_or(0usize);
+    if depth >= MAX_DEPTH {
+        return Err(LoadError::at(ErrorKind::Cycle, &includes.span, "include nests too deeply (is a file including itself?)"));
+    }
+    let Some(entries) = includes.as_seq() else {
+        return Err(LoadError::invalid(&includes.span, "`include` must be a list"));
+    };
+    for entry in entries {
+        let (paths, sub_dir, env_files) = parse_entry(entry, project_dir)?;
+        let first = paths.first().cloned().ok_or_else(|| LoadError::invalid(&entry.span, "include entry has no path"))?;
+        let dir = sub_dir.unwrap_or_else(|| first.parent().map(Path::to_path_buf).unwrap_or_default());
+        let mut sub = LoadOptions::new(opts.cwd.clone(), opts.process_env.clone());
+        sub.files = paths;
+        sub.project_directory = Some(dir);
+        sub.env_files = env_files;
+        sub.interpolate = opts.interpolate;
+        sub.project_name = Some(project.name.clone());
+        sub.profiles = opts.profiles.clone();
+        sub.process_env.insert("__AISTACK_INCLUDE_DEPTH".into(), (depth + 1).to_string());
+        let loaded = load::load_unfinished(&sub).map_err(|e| {
+            let mut e = e;
+            e.message = format!("in included file {}: {}", first.display(), e.message);
+            e
+        })?;
+        for w in loaded.1 {
+            warnings.warn(w);
+        }
+        join(project, loaded.0, &entry.span)?;
+    }
+    Ok(())
+}
+
+fn parse_entry(entry: &Node, project_dir: &Path) -> Result<(Vec<PathBuf>, Option<PathBuf>, Vec<PathBuf>)> {
+    let list = |n: &Node| -> Vec<String> {
+        match n.as_seq() {
+            Some(items) => items.iter().filter_map(|i| i.scalar_text()).collect(),
+            None => n.scalar_text().into_iter().collect(),
+        }
+    };
+    if let Some(p) = entry.scalar_text() {
+        return Ok((vec![discover::absolute(project_dir, Path::new(&p))], None, vec![]));
+    }
+    if entry.as_map().is_none() {
+        return Err(LoadError::invalid(&entry.span, "an include entry is a path or a mapping with `path`"));
+    }
+    let paths: Vec<PathBuf> = entry
+        .get("path")
+        .map(list)
+        .unwrap_or_default()
+        .iter()
+        .map(|p| discover::absolute(project_dir, Path::new(p)))
+        .collect();
+    let dir = entry.get("project_directory").and_then(|n| n.scalar_text()).map(|d| discover::absolute(project_dir, Path::new(&d)));
+    let env_files = entry
+        .get("env_file")
+        .map(list)
+        .unwrap_or_default()
+        .iter()
+        .map(|p| discover::absolute(project_dir, Path::new(p)))
+        .collect();
+    Ok((paths, dir, env_files))
+}
+
+fn join(project: &mut Project, sub: Project, span: &super::node::Span) -> Result<()> {
+    fn conflict(kind: &str, name: &str, span: &super::node::Span) -> LoadError {
+        LoadError::at(
+            ErrorKind::Reference,
+            span,
+            format!("{kind} \"{name}\" is defined both here and in an included file"),
+        )
+        .with_hint("rename one of them; included resources cannot be overridden")
+    }
+    for (k, v) in sub.services {
+        if project.services.contains_key(&k) {
+            return Err(conflict("service", &k, span));
+        }
+        project.services.insert(k, v);
+    }
+    for (k, v) in sub.networks {
+        if project.networks.get(&k).is_some_and(|n| *n != v) {
+            return Err(conflict("network", &k, span));
+        }
+        project.networks.insert(k, v);
+    }
+    for (k, v) in sub.volumes {
+        if project.volumes.get(&k).is_some_and(|n| *n != v) {
+            return Err(conflict("volume", &k, span));
+        }
+        project.volumes.insert(k, v);
+    }
+    for (k, v) in sub.secrets {
+        project.secrets.entry(k).or_insert(v);
+    }
+    for (k, v) in sub.configs {
+        project.configs.entry(k).or_insert(v);
+    }
+    project.meta.config_files.extend(sub.meta.config_files);
+    Ok(())
+}

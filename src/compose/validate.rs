@@ -1,0 +1,144 @@
+//! Project-wide checks that need the whole model: every reference resolves
+//! (services, networks, volumes, secrets, configs), no dependency cycle, no
+//! container name used twice, scale consistent. Errors name the service and
+//! suggest the closest existing name. Must not change the project.
+
+use super::error::{ErrorKind, LoadError, Result};
+use super::graph::Graph;
+use super::model::Project;
+use super::suggest::did_you_mean;
+
+fn undefined(kind: &str, service: &str, name: &str, known: Vec<&str>) -> LoadError {
+    let hint = match did_you_mean(name, known.iter().copied()) {
+        Some(s) => format!("did you mean \"{s}\"?"),
+        None if known.is_empty() => format!("declare it under the top-level `{kind}s:`"),
+        None => format!("declared {kind}s: {}", known.join(", ")),
+    };
+    LoadError::new(ErrorKind::Reference, format!("refers to undefined {kind} \"{name}\""))
+        .with_service(service)
+        .with_hint(hint)
+}
+
+/// References from services to other services and to top-level resources.
+pub fn references(project: &Project) -> Result<()> {
+    let services: Vec<&str> = project.services.keys().map(String::as_str).collect();
+    for (name, svc) in &project.services {
+        for dep in svc.depends_on.keys() {
+            if !project.services.contains_key(dep) {
+                let hint = did_you_mean(dep, services.iter().copied())
+                    .map(|s| format!("did you mean \"{s}\"?"))
+                    .unwrap_or_else(|| format!("services in this project: {}", services.join(", ")));
+                return Err(LoadError::new(
+                    ErrorKind::Reference,
+                    format!("depends on undefined service \"{dep}\""),
+                )
+                .with_service(name.clone())
+                .with_hint(hint));
+            }
+        }
+        for net in svc.networks.keys() {
+            if net != "default" && !project.networks.contains_key(net) {
+                return Err(undefined("network", name, net, project.networks.keys().map(String::as_str).collect()));
+            }
+        }
+        if !svc.network_mode.is_empty() && !svc.networks.is_empty() {
+            return Err(LoadError::new(
+                ErrorKind::InvalidValue,
+                "`network_mode` and `networks` cannot be combined",
+            )
+            .with_service(name.clone())
+            .with_hint("keep one of them"));
+        }
+        for m in &svc.volumes {
+            if m.kind == "volume" && !m.source.is_empty() && !project.volumes.contains_key(&m.source) {
+                return Err(undefined("volume", name, &m.source, project.volumes.keys().map(String::as_str).collect()));
+            }
+        }
+        for s in &svc.secrets {
+            if !project.secrets.contains_key(&s.source) {
+                return Err(undefined("secret", name, &s.source, project.secrets.keys().map(String::as_str).collect()));
+            }
+        }
+        for c in &svc.configs {
+            if !project.configs.contains_key(&c.source) {
+                return Err(undefined("config", name, &c.source, project.configs.keys().map(String::as_str).collect()));
+            }
+        }
+        if let (Some(scale), Some(replicas)) = (svc.scale, svc.deploy.as_ref().and_then(|d| d.replicas)) {
+            if scale != replicas {
+                return Err(LoadError::new(
+                    ErrorKind::InvalidValue,
+                    format!("can't set distinct values on 'scale' ({scale}) and 'deploy.replicas' ({replicas})"),
+                )
+                .with_service(name.clone()));
+            }
+        }
+        if let (Some(limit), Some(deploy)) = (svc.mem_limit, svc.deploy.as_ref()) {
+            if let Some(mem) = deploy.resources.limits.as_ref().and_then(|l| l.memory) {
+                if mem != limit {
+                    return Err(LoadError::new(
+                        ErrorKind::InvalidValue,
+                        "can't set distinct values on 'mem_limit' and 'deploy.resources.limits.memory'",
+                    )
+                    .with_service(name.clone()));
+                }
+            }
+        }
+        if svc.cpus != 0.0 {
+            if let Some(cpus) = svc.deploy.as_ref().and_then(|d| d.resources.limits.as_ref()).map(|l| l.cpus) {
+                if cpus != 0.0 && (cpus - svc.cpus).abs() > 1e-9 {
+                    return Err(LoadError::new(
+                        ErrorKind::InvalidValue,
+                        "can't set distinct values on 'cpus' and 'deploy.resources.limits.cpus'",
+                    )
+                    .with_service(name.clone()));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks on the finished project.
+pub fn validate(project: &Project) -> Result<()> {
+    let mut graph = Graph::new();
+    for (name, svc) in &project.services {
+        graph.add_node(name);
+        for dep in svc.depends_on.keys() {
+            graph.add_edge(name, dep);
+        }
+    }
+    if let Some(cycle) = graph.find_cycle() {
+        return Err(LoadError::new(
+            ErrorKind::Cycle,
+            format!("dependency cycle detected: {}", cycle.path.join(" -> ")),
+        )
+        .with_hint("remove one of these depends_on (or links, network_mode: service:, volumes_from) entries"));
+    }
+    let mut names: std::collections::BTreeMap<&str, &str> = Default::default();
+    for (name, svc) in &project.services {
+        if svc.container_name.is_empty() {
+            continue;
+        }
+        if svc.replicas() > 1 {
+            return Err(LoadError::new(
+                ErrorKind::InvalidValue,
+                format!(
+                    "container_name \"{}\" is set, so the service cannot run {} replicas",
+                    svc.container_name,
+                    svc.replicas()
+                ),
+            )
+            .with_service(name.clone())
+            .with_hint("remove container_name, or scale to 1"));
+        }
+        if let Some(other) = names.insert(&svc.container_name, name) {
+            return Err(LoadError::new(
+                ErrorKind::InvalidValue,
+                format!("container_name \"{}\" is also used by service \"{other}\"", svc.container_name),
+            )
+            .with_service(name.clone()));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,53 @@
+//! Rendering load errors for people: the message, the service, `--> file:line:col`,
+//! the offending source line with a caret, and the hint. Reads the source file
+//! to show the excerpt; must not decide exit codes.
+
+use std::fmt::Write;
+
+use crate::compose::LoadError;
+
+pub fn render(err: &LoadError) -> String {
+    let mut out = String::new();
+    let _ = write!(out, "error: ");
+    if let Some(s) = &err.service {
+        let _ = write!(out, "service \"{s}\": ");
+    }
+    let _ = writeln!(out, "{}", first_line(&err.message));
+    if let Some(span) = &err.span {
+        if span.is_known() {
+            let _ = writeln!(out, "  --> {span}");
+            if let Some(excerpt) = excerpt(&span.file, span.line, span.column) {
+                out.push_str(&excerpt);
+            }
+        } else if !span.file.is_empty() {
+            let _ = writeln!(out, "  --> {}", span.file);
+        }
+    }
+    // The YAML parser's own message may already carry an excerpt: keep its extra lines.
+    for line in err.message.lines().skip(1) {
+        let _ = writeln!(out, "  {line}");
+    }
+    if let Some(h) = &err.hint {
+        let _ = writeln!(out, "  hint: {h}");
+    }
+    out
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
+}
+
+fn excerpt(file: &str, line: u32, column: u32) -> Option<String> {
+    let text = std::fs::read_to_string(file).ok()?;
+    let src = text.lines().nth(line.checked_sub(1)? as usize)?;
+    let shown: String = src.chars().take(200).collect();
+    let num = line.to_string();
+    let pad = " ".repeat(num.len());
+    let caret_at = column.saturating_sub(1) as usize;
+    let lead: String = shown
+        .chars()
+        .take(caret_at)
+        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .collect();
+    Some(format!(" {pad} |\n {num} | {shown}\n {pad} | {lead}^\n"))
+}

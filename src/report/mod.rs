@@ -1,0 +1,3 @@
+//! Everything the user reads: diagnostics with source excerpts, warnings,
+//! progress (terminal and plain CI lines), log prefixes.
+pub mod diagnostic;
