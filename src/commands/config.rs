@@ -70,12 +70,33 @@ fn render(project: &Project, args: &ConfigArgs) -> Result<String> {
         ));
     }
     let mut value = project.to_json();
+    if !args.no_interpolate {
+        // Compose escapes every `$` of an interpolated project, so its output
+        // can be loaded again without a second round of interpolation.
+        escape_dollars(&mut value);
+    }
     match args.format {
         ConfigFormat::Json => Ok(serde_json::to_string_pretty(&value)? + "\n"),
         ConfigFormat::Yaml => {
             yaml_omissions(&mut value);
             read::to_yaml(&value).map_err(|e| anyhow::anyhow!("rendering YAML: {e}"))
         }
+    }
+}
+
+fn escape_dollars(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::String(s) if s.contains('$') => *s = s.replace('$', "$$"),
+        Value::Array(items) => items.iter_mut().for_each(escape_dollars),
+        Value::Object(map) => {
+            let entries = std::mem::take(map);
+            for (k, mut v) in entries {
+                escape_dollars(&mut v);
+                map.insert(k.replace('$', "$$"), v);
+            }
+        }
+        _ => {}
     }
 }
 

@@ -80,10 +80,7 @@ pub fn load_file(
 ) -> Result<Node> {
     let text = read_text(path, stdin)?;
     let name = display_name(path);
-    let mut node = read::parse(&text, &name).map_err(|e| {
-        let span = super::node::Span::new(name.as_str().into(), e.line, e.column);
-        LoadError::at(ErrorKind::Yaml, &span, e.message)
-    })?;
+    let mut node = read::parse(&text, &name).map_err(|e| yaml_error(&name, e))?;
     if node.as_map().is_none() {
         return Err(LoadError::at(
             ErrorKind::InvalidValue,
@@ -97,6 +94,24 @@ pub fn load_file(
     }
     canonical::canonicalize(&mut node)?;
     Ok(node)
+}
+
+/// The YAML parser renders its own excerpt and advice for library users; keep
+/// just its one-line reason (our diagnostic shows the excerpt) and say what to do.
+pub fn yaml_error(file: &str, e: read::ReadError) -> LoadError {
+    let first = e.message.lines().next().unwrap_or("").trim();
+    let reason = first.strip_prefix("error: ").unwrap_or(first);
+    let reason = match reason.split_once(": ") {
+        Some((head, rest)) if head.starts_with("line ") && head.contains(" column ") => rest,
+        _ => reason,
+    };
+    let span = super::node::Span::new(file.into(), e.line, e.column);
+    if let Some(key) = reason.strip_prefix("duplicate mapping key: ") {
+        let key = key.split(',').next().unwrap_or(key).trim();
+        return LoadError::at(ErrorKind::Yaml, &span, format!("duplicate key `{key}`"))
+            .with_hint(format!("a mapping may set `{key}` only once; remove one of them"));
+    }
+    LoadError::at(ErrorKind::Yaml, &span, format!("invalid YAML: {reason}"))
 }
 
 pub fn display_name(path: &Path) -> String {

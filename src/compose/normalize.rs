@@ -34,7 +34,17 @@ pub fn services(project: &mut Project, env: &Environment) -> Result<()> {
         }
         if let Some(build) = &mut svc.build {
             normalize_build(build, &dir);
+            // `args: [NAME]` takes NAME from the environment, or is dropped when unset.
+            build.args = std::mem::take(&mut build.args)
+                .into_iter()
+                .filter_map(|(k, v)| match v {
+                    Some(v) => Some((k, Some(v))),
+                    None => env.get(&k).map(|v| (k, Some(v.to_string()))),
+                })
+                .collect();
         }
+        // Compose keeps extra_hosts as a map and prints it sorted.
+        svc.extra_hosts.sort();
         for m in &mut svc.volumes {
             if m.kind == "bind" && !m.source.is_empty() {
                 m.source = resolve_host_path(&m.source, &dir, home.as_deref());

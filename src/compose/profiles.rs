@@ -47,13 +47,15 @@ pub fn apply(project: &mut Project, active: &BTreeSet<String>, named: &[String])
         for (dep, d) in &svc.depends_on {
             if let Some(profiles) = project.meta.disabled_services.get(dep) {
                 if d.required {
-                    return Err(LoadError::new(
+                    let span = project.meta.span(&format!("services.{name}.depends_on.{dep}")).cloned();
+                    return Err(LoadError { span, ..LoadError::new(
                         ErrorKind::Reference,
                         format!(
                             "depends on service \"{dep}\", which is only enabled with profile {}",
                             profiles.iter().map(|p| format!("\"{p}\"")).collect::<Vec<_>>().join(" or ")
                         ),
                     )
+                    }
                     .with_service(name.clone())
                     .with_hint(format!("run with --profile {}, or mark the dependency `required: false`", profiles[0])));
                 }

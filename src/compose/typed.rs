@@ -85,6 +85,7 @@ impl<'a> NodeDe<'a> {
     fn invalid(&self, expected: &str) -> TypeError {
         let shown = match &self.node.value {
             Value::Scalar(Scalar::Str(s)) => format!("\"{}\"", truncate(s)),
+            Value::Scalar(Scalar::Null) => "null".to_string(),
             Value::Scalar(s) => s.to_text(),
             _ => self.node.kind().to_string(),
         };
@@ -291,6 +292,8 @@ impl<'de> de::Deserializer<'de> for NodeDe<'de> {
                 let gather = fields.contains(&EXTENSIONS_FIELD);
                 visitor.visit_map(Map::new(entries, gather))
             }
+            // `volumes: {data:}`: Compose reads a null entry as an empty mapping.
+            Value::Scalar(Scalar::Null) => visitor.visit_map(Map::new(&[], false)),
             _ => Err(self.invalid("a mapping")),
         }
     }

@@ -8,15 +8,28 @@ use super::graph::Graph;
 use super::model::Project;
 use super::suggest::did_you_mean;
 
-fn undefined(kind: &str, service: &str, name: &str, known: Vec<&str>) -> LoadError {
+fn undefined(project: &Project, kind: &str, service: &str, name: &str, known: Vec<&str>) -> LoadError {
     let hint = match did_you_mean(name, known.iter().copied()) {
         Some(s) => format!("did you mean \"{s}\"?"),
         None if known.is_empty() => format!("declare it under the top-level `{kind}s:`"),
         None => format!("declared {kind}s: {}", known.join(", ")),
     };
-    LoadError::new(ErrorKind::Reference, format!("refers to undefined {kind} \"{name}\""))
-        .with_service(service)
-        .with_hint(hint)
+    let attr = if kind == "volume" { "volumes".to_string() } else { format!("{kind}s") };
+    located(
+        project,
+        &format!("services.{service}.{attr}.{name}"),
+        LoadError::new(ErrorKind::Reference, format!("refers to undefined {kind} \"{name}\"")),
+    )
+    .with_service(service)
+    .with_hint(hint)
+}
+
+/// Attach the best known location of `path` to an error.
+fn located(project: &Project, path: &str, mut err: LoadError) -> LoadError {
+    if err.span.is_none() {
+        err.span = project.meta.span(path).cloned();
+    }
+    err
 }
 
 /// References from services to other services and to top-level resources.
@@ -28,17 +41,15 @@ pub fn references(project: &Project) -> Result<()> {
                 let hint = did_you_mean(dep, services.iter().copied())
                     .map(|s| format!("did you mean \"{s}\"?"))
                     .unwrap_or_else(|| format!("services in this project: {}", services.join(", ")));
-                return Err(LoadError::new(
-                    ErrorKind::Reference,
-                    format!("depends on undefined service \"{dep}\""),
-                )
-                .with_service(name.clone())
-                .with_hint(hint));
+                let err = LoadError::new(ErrorKind::Reference, format!("depends on undefined service \"{dep}\""));
+                return Err(located(project, &format!("services.{name}.depends_on.{dep}"), err)
+                    .with_service(name.clone())
+                    .with_hint(hint));
             }
         }
         for net in svc.networks.keys() {
             if net != "default" && !project.networks.contains_key(net) {
-                return Err(undefined("network", name, net, project.networks.keys().map(String::as_str).collect()));
+                return Err(undefined(project, "network", name, net, project.networks.keys().map(String::as_str).collect()));
             }
         }
         if !svc.network_mode.is_empty() && !svc.networks.is_empty() {
@@ -51,17 +62,17 @@ pub fn references(project: &Project) -> Result<()> {
         }
         for m in &svc.volumes {
             if m.kind == "volume" && !m.source.is_empty() && !project.volumes.contains_key(&m.source) {
-                return Err(undefined("volume", name, &m.source, project.volumes.keys().map(String::as_str).collect()));
+                return Err(undefined(project, "volume", name, &m.source, project.volumes.keys().map(String::as_str).collect()));
             }
         }
         for s in &svc.secrets {
             if !project.secrets.contains_key(&s.source) {
-                return Err(undefined("secret", name, &s.source, project.secrets.keys().map(String::as_str).collect()));
+                return Err(undefined(project, "secret", name, &s.source, project.secrets.keys().map(String::as_str).collect()));
             }
         }
         for c in &svc.configs {
             if !project.configs.contains_key(&c.source) {
-                return Err(undefined("config", name, &c.source, project.configs.keys().map(String::as_str).collect()));
+                return Err(undefined(project, "config", name, &c.source, project.configs.keys().map(String::as_str).collect()));
             }
         }
         if let (Some(scale), Some(replicas)) = (svc.scale, svc.deploy.as_ref().and_then(|d| d.replicas)) {
@@ -79,6 +90,17 @@ pub fn references(project: &Project) -> Result<()> {
                     return Err(LoadError::new(
                         ErrorKind::InvalidValue,
                         "can't set distinct values on 'mem_limit' and 'deploy.resources.limits.memory'",
+                    )
+                    .with_service(name.clone()));
+                }
+            }
+        }
+        if let (Some(res), Some(deploy)) = (svc.mem_reservation, svc.deploy.as_ref()) {
+            if let Some(mem) = deploy.resources.reservations.as_ref().and_then(|l| l.memory) {
+                if mem != res {
+                    return Err(LoadError::new(
+                        ErrorKind::InvalidValue,
+                        "can't set distinct values on 'mem_reservation' and 'deploy.resources.reservations.memory'",
                     )
                     .with_service(name.clone()));
                 }
@@ -109,11 +131,9 @@ pub fn validate(project: &Project) -> Result<()> {
         }
     }
     if let Some(cycle) = graph.find_cycle() {
-        return Err(LoadError::new(
-            ErrorKind::Cycle,
-            format!("dependency cycle detected: {}", cycle.path.join(" -> ")),
-        )
-        .with_hint("remove one of these depends_on (or links, network_mode: service:, volumes_from) entries"));
+        let first = format!("services.{}.depends_on.{}", cycle.path[0], cycle.path.get(1).cloned().unwrap_or_default());
+        let err = LoadError::new(ErrorKind::Cycle, format!("dependency cycle detected: {}", cycle.path.join(" -> ")));
+        return Err(located(project, &first, err).with_hint("remove one of these depends_on (or links, network_mode: service:, volumes_from) entries"));
     }
     let mut names: std::collections::BTreeMap<&str, &str> = Default::default();
     for (name, svc) in &project.services {

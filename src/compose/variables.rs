@@ -26,10 +26,7 @@ pub fn variables(opts: &LoadOptions) -> Result<Vec<Variable>> {
     for path in files {
         let text = file::read_text(&path, opts.stdin.as_deref())?;
         let name = file::display_name(&path);
-        let node = read::parse(&text, &name).map_err(|e| {
-            let span = super::node::Span::new(name.as_str().into(), e.line, e.column);
-            super::error::LoadError::at(super::error::ErrorKind::Yaml, &span, e.message)
-        })?;
+        let node = read::parse(&text, &name).map_err(|e| file::yaml_error(&name, e))?;
         collect(&node, &mut out);
     }
     Ok(out.into_values().collect())

@@ -73,24 +73,33 @@ pub struct ProjectMeta {
     pub active_profiles: Vec<String>,
     /// Services defined in the files but left out by profiles (for `config --profiles` and `down`).
     pub disabled_services: BTreeMap<String, Vec<String>>,
+    /// Where things were written, for errors found after typing: keys like
+    /// `services.web`, `services.web.depends_on.db`, `services.web.networks.back`,
+    /// `services.web.volumes.data`.
+    pub spans: BTreeMap<String, crate::compose::node::Span>,
+}
+
+impl ProjectMeta {
+    /// The most precise known location for `path`, falling back to its parents.
+    pub fn span(&self, path: &str) -> Option<&crate::compose::node::Span> {
+        let mut p = path;
+        loop {
+            if let Some(s) = self.spans.get(p) {
+                return Some(s);
+            }
+            p = &p[..p.rfind('.')?];
+        }
+    }
 }
 
 impl Project {
-    /// The project as Compose prints it: the model plus its `x-` extension fields.
+    /// The project as Compose prints it: the model plus its top-level `x-` fields.
     pub fn to_json(&self) -> serde_json::Value {
         let mut value = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
         if let serde_json::Value::Object(top) = &mut value {
+            // Compose prints top-level extensions only; a service's `x-` fields stay in the model.
             for (k, v) in &self.extensions {
                 top.insert(k.clone(), v.clone());
-            }
-            if let Some(serde_json::Value::Object(services)) = top.get_mut("services") {
-                for (name, svc) in &self.services {
-                    if let Some(serde_json::Value::Object(s)) = services.get_mut(name) {
-                        for (k, v) in &svc.extensions {
-                            s.insert(k.clone(), v.clone());
-                        }
-                    }
-                }
             }
         }
         value

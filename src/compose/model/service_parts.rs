@@ -55,17 +55,13 @@ fn default_true() -> bool {
     true
 }
 
-fn is_true(b: &bool) -> bool {
-    *b
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BindOptions {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub propagation: String,
-    /// Compose's opt-out boolean: printed only when false.
-    #[serde(default = "default_true", skip_serializing_if = "is_true")]
+    /// Compose's opt-out boolean (defaults to true); `config` always prints it.
+    #[serde(default = "default_true")]
     pub create_host_path: bool,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub selinux: String,

@@ -1,0 +1,9 @@
+//! All integration tests in one binary (one link step on a 2-core machine).
+//! Loader tests run the real `aistack` binary on fixture directories; the
+//! oracle tests run `docker compose` on the same fixtures and compare.
+
+mod support;
+
+mod config_golden;
+mod config_oracle;
+mod config_roundtrip;
