@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "aistack", version, about = "Compose-compatible stacks: same files, faster up, verified isolation")]
+#[command(
+    name = "aistack",
+    version,
+    about = "Compose-compatible stacks: same files, faster up, verified isolation"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub project: ProjectArgs,

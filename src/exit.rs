@@ -41,7 +41,10 @@ pub struct ExitError {
 
 impl ExitError {
     pub fn new(exit: Exit, message: impl Into<String>) -> Self {
-        ExitError { exit, message: message.into() }
+        ExitError {
+            exit,
+            message: message.into(),
+        }
     }
 }
 

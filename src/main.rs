@@ -11,7 +11,11 @@ fn main() {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            let code = if e.use_stderr() { Exit::Usage.code() } else { Exit::Ok.code() };
+            let code = if e.use_stderr() {
+                Exit::Usage.code()
+            } else {
+                Exit::Ok.code()
+            };
             std::process::exit(code);
         }
     };

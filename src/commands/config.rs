@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 
 use crate::cli::{ConfigArgs, ConfigFormat, ProjectArgs};
 use crate::compose::graph::Graph;
-use crate::compose::{load::with_dependencies, read, Project};
+use crate::compose::{Project, load::with_dependencies, read};
 
 pub fn run(p: &ProjectArgs, args: ConfigArgs) -> Result<()> {
     let mut opts = super::load_options(p)?;
@@ -21,7 +21,11 @@ pub fn run(p: &ProjectArgs, args: ConfigArgs) -> Result<()> {
     let mut project = loaded.project;
     if !args.service_names.is_empty() {
         let keep = with_dependencies(&project, &args.service_names);
-        if let Some(missing) = args.service_names.iter().find(|s| !project.services.contains_key(*s)) {
+        if let Some(missing) = args
+            .service_names
+            .iter()
+            .find(|s| !project.services.contains_key(*s))
+        {
             anyhow::bail!(crate::exit::ExitError::new(
                 crate::exit::Exit::InvalidProject,
                 format!("no such service: {missing}")
@@ -34,7 +38,9 @@ pub fn run(p: &ProjectArgs, args: ConfigArgs) -> Result<()> {
     }
     let text = render(&project, &args)?;
     match &args.output {
-        Some(path) => std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?,
+        Some(path) => {
+            std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?
+        }
         None => {
             let mut out = std::io::stdout().lock();
             out.write_all(text.as_bytes())?;
@@ -66,7 +72,11 @@ fn render(project: &Project, args: &ConfigArgs) -> Result<String> {
     }
     if args.images {
         return Ok(lines(
-            project.services.iter().map(|(n, s)| s.image_name(&project.name, n)).collect(),
+            project
+                .services
+                .iter()
+                .map(|(n, s)| s.image_name(&project.name, n))
+                .collect(),
         ));
     }
     let mut value = project.to_json();

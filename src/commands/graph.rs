@@ -88,7 +88,12 @@ pub fn dot(project: &Project) -> String {
     for (name, svc) in &project.services {
         for (dep, d) in &svc.depends_on {
             let style = if d.required { "" } else { ", style=dashed" };
-            out.push_str(&format!("  {} -> {} [label=\"{}\"{style}];\n", id(name), id(dep), short(d.condition)));
+            out.push_str(&format!(
+                "  {} -> {} [label=\"{}\"{style}];\n",
+                id(name),
+                id(dep),
+                short(d.condition)
+            ));
         }
     }
     out.push_str("}\n");
@@ -96,7 +101,15 @@ pub fn dot(project: &Project) -> String {
 }
 
 fn mermaid_id(s: &str) -> String {
-    s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect()
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 pub fn mermaid(project: &Project) -> String {
@@ -112,7 +125,12 @@ pub fn mermaid(project: &Project) -> String {
     for (name, svc) in &project.services {
         for (dep, d) in &svc.depends_on {
             let arrow = if d.required { "-->" } else { "-.->" };
-            out.push_str(&format!("  {} {arrow}|{}| {}\n", mermaid_id(name), short(d.condition), mermaid_id(dep)));
+            out.push_str(&format!(
+                "  {} {arrow}|{}| {}\n",
+                mermaid_id(name),
+                short(d.condition),
+                mermaid_id(dep)
+            ));
         }
     }
     out

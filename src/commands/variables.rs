@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 
-use crate::compose::{variables, LoadOptions};
+use crate::compose::{LoadOptions, variables};
 use crate::report::diagnostic;
 
 pub fn print(opts: &LoadOptions) -> Result<()> {
@@ -13,9 +13,15 @@ pub fn print(opts: &LoadOptions) -> Result<()> {
             return Err(anyhow::Error::new(e).context(crate::REPORTED));
         }
     };
-    println!("{:<19} {:<19} {:<19} {}", "NAME", "REQUIRED", "DEFAULT VALUE", "ALTERNATE VALUE");
+    println!(
+        "{:<19} {:<19} {:<19} ALTERNATE VALUE",
+        "NAME", "REQUIRED", "DEFAULT VALUE"
+    );
     for v in vars {
-        println!("{:<19} {:<19} {:<19} {}", v.name, v.required, v.default, v.alternate);
+        println!(
+            "{:<19} {:<19} {:<19} {}",
+            v.name, v.required, v.default, v.alternate
+        );
     }
     Ok(())
 }

@@ -13,8 +13,12 @@ use super::dotenv;
 use super::error::{ErrorKind, LoadError, Result};
 
 /// Default compose file names, in Compose's order of preference.
-pub const DEFAULT_FILES: &[&str] =
-    &["compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml"];
+pub const DEFAULT_FILES: &[&str] = &[
+    "compose.yaml",
+    "compose.yml",
+    "docker-compose.yml",
+    "docker-compose.yaml",
+];
 pub const OVERRIDE_FILES: &[&str] = &[
     "compose.override.yaml",
     "compose.override.yml",
@@ -43,7 +47,12 @@ pub struct LoadOptions {
 
 impl LoadOptions {
     pub fn new(cwd: PathBuf, process_env: BTreeMap<String, String>) -> Self {
-        LoadOptions { interpolate: true, cwd, process_env, ..Default::default() }
+        LoadOptions {
+            interpolate: true,
+            cwd,
+            process_env,
+            ..Default::default()
+        }
     }
 }
 
@@ -68,16 +77,25 @@ pub fn environment(
     env_files: &[PathBuf],
     default_dir: &Path,
 ) -> Result<Environment> {
-    let mut env = Environment { vars: process_env.clone(), from_files: BTreeMap::new() };
+    let mut env = Environment {
+        vars: process_env.clone(),
+        from_files: BTreeMap::new(),
+    };
     let explicit = !env_files.is_empty();
-    let files: Vec<PathBuf> =
-        if explicit { env_files.to_vec() } else { vec![default_dir.join(".env")] };
+    let files: Vec<PathBuf> = if explicit {
+        env_files.to_vec()
+    } else {
+        vec![default_dir.join(".env")]
+    };
     // Among several env files the later one wins, but never over the process.
     let mut file_vars: BTreeMap<String, String> = BTreeMap::new();
     for file in &files {
         let text = match std::fs::read(file) {
             Ok(bytes) => String::from_utf8(bytes).map_err(|_| {
-                LoadError::new(ErrorKind::Io, format!("{}: env file is not valid UTF-8", file.display()))
+                LoadError::new(
+                    ErrorKind::Io,
+                    format!("{}: env file is not valid UTF-8", file.display()),
+                )
             })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => continue,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -88,16 +106,20 @@ pub fn environment(
                 .with_hint("check the --env-file path; it is relative to the current directory"));
             }
             Err(e) => {
-                return Err(LoadError::new(ErrorKind::Io, format!("{}: {e}", file.display())));
+                return Err(LoadError::new(
+                    ErrorKind::Io,
+                    format!("{}: {e}", file.display()),
+                ));
             }
         };
         if file.is_dir() {
             continue;
         }
-        let lookup = |k: &str| {
-            process_env.get(k).cloned().or_else(|| file_vars.get(k).cloned())
-        };
-        let pairs = dotenv::parse(&text, &lookup).map_err(|e| {
+        // Compose resolves references inside an env file from the process
+        // environment first, then this file's earlier keys, then earlier files.
+        let process = |k: &str| process_env.get(k).cloned();
+        let earlier = |k: &str| file_vars.get(k).cloned();
+        let pairs = dotenv::parse_layered(&text, &process, &earlier).map(|p| p.vars).map_err(|e| {
             LoadError::new(ErrorKind::InvalidValue, format!("{}: {e}", file.display()))
                 .with_hint("see https://docs.docker.com/compose/how-tos/environment-variables/variable-interpolation/#env-file-syntax")
         })?;
@@ -123,11 +145,20 @@ pub fn compose_files(opts: &LoadOptions, env: &Environment, dir: &Path) -> Resul
         return Ok(opts
             .files
             .iter()
-            .map(|f| if f.as_os_str() == "-" { f.clone() } else { absolute(&opts.cwd, f) })
+            .map(|f| {
+                if f.as_os_str() == "-" {
+                    f.clone()
+                } else {
+                    absolute(&opts.cwd, f)
+                }
+            })
             .collect());
     }
     if let Some(list) = env.get("COMPOSE_FILE").filter(|s| !s.is_empty()) {
-        let sep = env.get("COMPOSE_PATH_SEPARATOR").filter(|s| !s.is_empty()).unwrap_or(":");
+        let sep = env
+            .get("COMPOSE_PATH_SEPARATOR")
+            .filter(|s| !s.is_empty())
+            .unwrap_or(":");
         return Ok(list
             .split(sep)
             .filter(|s| !s.is_empty())
@@ -136,9 +167,17 @@ pub fn compose_files(opts: &LoadOptions, env: &Environment, dir: &Path) -> Resul
     }
     let mut cur = Some(dir);
     while let Some(d) = cur {
-        if let Some(found) = DEFAULT_FILES.iter().map(|n| d.join(n)).find(|p| p.is_file()) {
+        if let Some(found) = DEFAULT_FILES
+            .iter()
+            .map(|n| d.join(n))
+            .find(|p| p.is_file())
+        {
             let mut files = vec![found];
-            if let Some(over) = OVERRIDE_FILES.iter().map(|n| d.join(n)).find(|p| p.is_file()) {
+            if let Some(over) = OVERRIDE_FILES
+                .iter()
+                .map(|n| d.join(n))
+                .find(|p| p.is_file())
+            {
                 files.push(over);
             }
             return Ok(files);
@@ -157,7 +196,11 @@ pub fn compose_files(opts: &LoadOptions, env: &Environment, dir: &Path) -> Resul
 }
 
 pub fn absolute(base: &Path, p: &Path) -> PathBuf {
-    let joined = if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+    let joined = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    };
     clean(&joined)
 }
 
@@ -187,8 +230,13 @@ pub fn clean(p: &Path) -> PathBuf {
 /// Compose's project name rule for explicit names (`-p`, `COMPOSE_PROJECT_NAME`).
 pub fn validate_project_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
-        && name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
     if ok {
         Ok(())
     } else {
@@ -253,7 +301,8 @@ mod tests {
     #[test]
     fn missing_explicit_env_file_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
-        let e = environment(&BTreeMap::new(), &[dir.path().join("nope.env")], dir.path()).unwrap_err();
+        let e =
+            environment(&BTreeMap::new(), &[dir.path().join("nope.env")], dir.path()).unwrap_err();
         assert!(e.message.contains("couldn't find env file"));
     }
 }

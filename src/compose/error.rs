@@ -42,7 +42,13 @@ pub struct LoadError {
 
 impl LoadError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        LoadError { kind, span: None, service: None, message: message.into(), hint: None }
+        LoadError {
+            kind,
+            span: None,
+            service: None,
+            message: message.into(),
+            hint: None,
+        }
     }
 
     pub fn at(kind: ErrorKind, span: &Span, message: impl Into<String>) -> Self {

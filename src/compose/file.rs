@@ -47,7 +47,10 @@ impl Warnings {
 pub fn read_text(path: &Path, stdin: Option<&str>) -> Result<String> {
     if path.as_os_str() == "-" {
         return stdin.map(str::to_string).ok_or_else(|| {
-            LoadError::new(ErrorKind::Io, "-f - reads the compose file from standard input, which is empty")
+            LoadError::new(
+                ErrorKind::Io,
+                "-f - reads the compose file from standard input, which is empty",
+            )
         });
     }
     let bytes = std::fs::read(path).map_err(|e| {
@@ -85,7 +88,10 @@ pub fn load_file(
         return Err(LoadError::at(
             ErrorKind::InvalidValue,
             &node.span,
-            format!("a compose file must be a mapping at the top level, found {}", node.kind()),
+            format!(
+                "a compose file must be a mapping at the top level, found {}",
+                node.kind()
+            ),
         ));
     }
     if interpolate {
@@ -108,14 +114,19 @@ pub fn yaml_error(file: &str, e: read::ReadError) -> LoadError {
     let span = super::node::Span::new(file.into(), e.line, e.column);
     if let Some(key) = reason.strip_prefix("duplicate mapping key: ") {
         let key = key.split(',').next().unwrap_or(key).trim();
-        return LoadError::at(ErrorKind::Yaml, &span, format!("duplicate key `{key}`"))
-            .with_hint(format!("a mapping may set `{key}` only once; remove one of them"));
+        return LoadError::at(ErrorKind::Yaml, &span, format!("duplicate key `{key}`")).with_hint(
+            format!("a mapping may set `{key}` only once; remove one of them"),
+        );
     }
     LoadError::at(ErrorKind::Yaml, &span, format!("invalid YAML: {reason}"))
 }
 
 pub fn display_name(path: &Path) -> String {
-    if path.as_os_str() == "-" { "<stdin>".to_string() } else { path.display().to_string() }
+    if path.as_os_str() == "-" {
+        "<stdin>".to_string()
+    } else {
+        path.display().to_string()
+    }
 }
 
 fn interpolate_node(
@@ -141,13 +152,15 @@ fn interpolate_node(
                     let mut err = LoadError::at(
                         ErrorKind::Interpolation,
                         &node.span,
-                        format!("error while interpolating {}: {e}", path.join(".")),
+                        e.at_path(&path.join(".")),
                     );
                     if let Some(svc) = service_of(path) {
                         err = err.with_service(svc);
                     }
                     if let InterpolateError::Required { name, .. } = &e {
-                        err = err.with_hint(format!("set {name} in the environment or in the .env file"));
+                        err = err.with_hint(format!(
+                            "set {name} in the environment or in the .env file"
+                        ));
                     }
                     return Err(err);
                 }

@@ -21,17 +21,32 @@ pub fn apply(
     opts: &LoadOptions,
     warnings: &mut Warnings,
 ) -> Result<()> {
-    let depth = opts.process_env.get("__AISTACK_INCLUDE_DEPTH").and_then(|d| d.parse().ok()).unwrap_or(0usize);
+    let depth = opts
+        .process_env
+        .get("__AISTACK_INCLUDE_DEPTH")
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(0usize);
     if depth >= MAX_DEPTH {
-        return Err(LoadError::at(ErrorKind::Cycle, &includes.span, "include nests too deeply (is a file including itself?)"));
+        return Err(LoadError::at(
+            ErrorKind::Cycle,
+            &includes.span,
+            "include nests too deeply (is a file including itself?)",
+        ));
     }
     let Some(entries) = includes.as_seq() else {
-        return Err(LoadError::invalid(&includes.span, "`include` must be a list"));
+        return Err(LoadError::invalid(
+            &includes.span,
+            "`include` must be a list",
+        ));
     };
     for entry in entries {
         let (paths, sub_dir, env_files) = parse_entry(entry, project_dir)?;
-        let first = paths.first().cloned().ok_or_else(|| LoadError::invalid(&entry.span, "include entry has no path"))?;
-        let dir = sub_dir.unwrap_or_else(|| first.parent().map(Path::to_path_buf).unwrap_or_default());
+        let first = paths
+            .first()
+            .cloned()
+            .ok_or_else(|| LoadError::invalid(&entry.span, "include entry has no path"))?;
+        let dir =
+            sub_dir.unwrap_or_else(|| first.parent().map(Path::to_path_buf).unwrap_or_default());
         let mut sub = LoadOptions::new(opts.cwd.clone(), opts.process_env.clone());
         sub.files = paths;
         sub.project_directory = Some(dir);
@@ -39,7 +54,8 @@ pub fn apply(
         sub.interpolate = opts.interpolate;
         sub.project_name = Some(project.name.clone());
         sub.profiles = opts.profiles.clone();
-        sub.process_env.insert("__AISTACK_INCLUDE_DEPTH".into(), (depth + 1).to_string());
+        sub.process_env
+            .insert("__AISTACK_INCLUDE_DEPTH".into(), (depth + 1).to_string());
         let loaded = load::load_unfinished(&sub).map_err(|e| {
             let mut e = e;
             e.message = format!("in included file {}: {}", first.display(), e.message);
@@ -53,7 +69,10 @@ pub fn apply(
     Ok(())
 }
 
-fn parse_entry(entry: &Node, project_dir: &Path) -> Result<(Vec<PathBuf>, Option<PathBuf>, Vec<PathBuf>)> {
+fn parse_entry(
+    entry: &Node,
+    project_dir: &Path,
+) -> Result<(Vec<PathBuf>, Option<PathBuf>, Vec<PathBuf>)> {
     let list = |n: &Node| -> Vec<String> {
         match n.as_seq() {
             Some(items) => items.iter().filter_map(|i| i.scalar_text()).collect(),
@@ -61,10 +80,17 @@ fn parse_entry(entry: &Node, project_dir: &Path) -> Result<(Vec<PathBuf>, Option
         }
     };
     if let Some(p) = entry.scalar_text() {
-        return Ok((vec![discover::absolute(project_dir, Path::new(&p))], None, vec![]));
+        return Ok((
+            vec![discover::absolute(project_dir, Path::new(&p))],
+            None,
+            vec![],
+        ));
     }
     if entry.as_map().is_none() {
-        return Err(LoadError::invalid(&entry.span, "an include entry is a path or a mapping with `path`"));
+        return Err(LoadError::invalid(
+            &entry.span,
+            "an include entry is a path or a mapping with `path`",
+        ));
     }
     let paths: Vec<PathBuf> = entry
         .get("path")
@@ -73,7 +99,10 @@ fn parse_entry(entry: &Node, project_dir: &Path) -> Result<(Vec<PathBuf>, Option
         .iter()
         .map(|p| discover::absolute(project_dir, Path::new(p)))
         .collect();
-    let dir = entry.get("project_directory").and_then(|n| n.scalar_text()).map(|d| discover::absolute(project_dir, Path::new(&d)));
+    let dir = entry
+        .get("project_directory")
+        .and_then(|n| n.scalar_text())
+        .map(|d| discover::absolute(project_dir, Path::new(&d)));
     let env_files = entry
         .get("env_file")
         .map(list)

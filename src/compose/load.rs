@@ -32,7 +32,11 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded> {
     profiles::apply(&mut project, &active, &opts.services)?;
     normalize::finish(&mut project, &env)?;
     validate::validate(&project)?;
-    Ok(Loaded { project, warnings: warnings.lines(), env })
+    Ok(Loaded {
+        project,
+        warnings: warnings.lines(),
+        env,
+    })
 }
 
 /// Everything up to the project-wide steps: used for `include`d sub-projects,
@@ -46,10 +50,16 @@ fn load_files(opts: &LoadOptions) -> Result<(Project, Environment, Warnings)> {
     let mut warnings = Warnings::default();
     // Compose reads `.env` from the working (or --project-directory) directory
     // first, so COMPOSE_FILE and COMPOSE_PROJECT_NAME may come from it.
-    let first_dir = opts.project_directory.as_ref().map(|d| discover::absolute(&opts.cwd, d));
+    let first_dir = opts
+        .project_directory
+        .as_ref()
+        .map(|d| discover::absolute(&opts.cwd, d));
     let base_dir = first_dir.clone().unwrap_or_else(|| opts.cwd.clone());
-    let env_files: Vec<PathBuf> =
-        opts.env_files.iter().map(|f| discover::absolute(&opts.cwd, f)).collect();
+    let env_files: Vec<PathBuf> = opts
+        .env_files
+        .iter()
+        .map(|f| discover::absolute(&opts.cwd, f))
+        .collect();
     let mut env = discover::environment(&opts.process_env, &env_files, &base_dir)?;
     let files = discover::compose_files(opts, &env, &base_dir)?;
     let project_dir = match &first_dir {
@@ -66,9 +76,18 @@ fn load_files(opts: &LoadOptions) -> Result<(Project, Environment, Warnings)> {
 
     let mut root: Option<Node> = None;
     for path in &files {
-        let mut node =
-            file::load_file(path, opts.stdin.as_deref(), &env, opts.interpolate, &mut warnings)?;
-        let dir = if path.as_os_str() == "-" { project_dir.clone() } else { parent(path) };
+        let mut node = file::load_file(
+            path,
+            opts.stdin.as_deref(),
+            &env,
+            opts.interpolate,
+            &mut warnings,
+        )?;
+        let dir = if path.as_os_str() == "-" {
+            project_dir.clone()
+        } else {
+            parent(path)
+        };
         let mut other_files: BTreeMap<PathBuf, Node> = BTreeMap::new();
         let mut loader = |p: &Path| -> Result<Node> {
             let abs = discover::absolute(&dir, p);
@@ -79,12 +98,16 @@ fn load_files(opts: &LoadOptions) -> Result<(Project, Environment, Warnings)> {
             other_files.insert(abs, n.clone());
             Ok(n)
         };
-        let file_path = if path.as_os_str() == "-" { project_dir.join("-") } else { path.clone() };
+        let file_path = if path.as_os_str() == "-" {
+            project_dir.join("-")
+        } else {
+            path.clone()
+        };
         extends::resolve_extends(&mut node, &file_path, &mut loader)?;
-        match &mut root {
-            None => root = Some(node),
-            Some(base) => merge::merge(base, node)?,
-        }
+        // The first file is merged into an empty mapping too, so its `!reset`
+        // tags resolve and duplicates are removed as for any later file.
+        let base = root.get_or_insert_with(|| Node::map(Vec::new(), node.span.clone()));
+        merge::merge(base, node)?;
     }
     let mut root = root.ok_or_else(|| LoadError::new(ErrorKind::Io, "no compose file to load"))?;
     let includes = root.remove("include");
@@ -93,7 +116,11 @@ fn load_files(opts: &LoadOptions) -> Result<(Project, Environment, Warnings)> {
     let mut project = typing::project(root)?;
     project.name = name;
     project.meta.working_dir = project_dir.clone();
-    project.meta.config_files = files.iter().filter(|f| f.as_os_str() != "-").cloned().collect();
+    project.meta.config_files = files
+        .iter()
+        .filter(|f| f.as_os_str() != "-")
+        .cloned()
+        .collect();
     project.meta.env_files = env_files;
     if project.version.is_some() {
         warnings.warn(
@@ -108,7 +135,9 @@ fn load_files(opts: &LoadOptions) -> Result<(Project, Environment, Warnings)> {
 }
 
 fn parent(path: &Path) -> PathBuf {
-    path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
+    path.parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
 }
 
 /// `-p` > `COMPOSE_PROJECT_NAME` > top-level `name:` > directory basename.
@@ -121,7 +150,11 @@ fn project_name(opts: &LoadOptions, env: &Environment, root: &Node, dir: &Path) 
         discover::validate_project_name(p)?;
         return Ok(p.to_string());
     }
-    if let Some(n) = root.get("name").and_then(|n| n.scalar_text()).filter(|s| !s.is_empty()) {
+    if let Some(n) = root
+        .get("name")
+        .and_then(|n| n.scalar_text())
+        .filter(|s| !s.is_empty())
+    {
         let normalized = discover::normalize_project_name(&n);
         if normalized.is_empty() {
             return Err(LoadError::at(
@@ -132,12 +165,18 @@ fn project_name(opts: &LoadOptions, env: &Environment, root: &Node, dir: &Path) 
         }
         return Ok(normalized);
     }
-    let base = dir.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let base = dir
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let normalized = discover::normalize_project_name(&base);
     if normalized.is_empty() {
         return Err(LoadError::new(
             ErrorKind::Project,
-            format!("cannot derive a project name from directory \"{}\"", dir.display()),
+            format!(
+                "cannot derive a project name from directory \"{}\"",
+                dir.display()
+            ),
         )
         .with_hint("name the project with -p NAME or a top-level `name:`"));
     }

@@ -82,7 +82,11 @@ pub struct Node {
 
 impl Node {
     pub fn new(value: Value, span: Span) -> Self {
-        Node { value, span, tag: None }
+        Node {
+            value,
+            span,
+            tag: None,
+        }
     }
 
     pub fn str(s: impl Into<String>, span: Span) -> Self {
@@ -143,7 +147,10 @@ impl Node {
     }
 
     pub fn get(&self, key: &str) -> Option<&Node> {
-        self.as_map()?.iter().find(|(k, _)| k.name == key).map(|(_, v)| v)
+        self.as_map()?
+            .iter()
+            .find(|(k, _)| k.name == key)
+            .map(|(_, v)| v)
     }
 
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Node> {
@@ -154,7 +161,10 @@ impl Node {
     }
 
     pub fn key(&self, key: &str) -> Option<&Key> {
-        self.as_map()?.iter().find(|(k, _)| k.name == key).map(|(k, _)| k)
+        self.as_map()?
+            .iter()
+            .find(|(k, _)| k.name == key)
+            .map(|(k, _)| k)
     }
 
     /// Set `key` to `value`, replacing an existing entry in place (keeping its position).
@@ -190,7 +200,10 @@ impl Node {
 
 impl Key {
     pub fn new(name: impl Into<String>, span: Span) -> Self {
-        Key { name: name.into(), span }
+        Key {
+            name: name.into(),
+            span,
+        }
     }
 }
 
@@ -213,7 +226,11 @@ pub fn format_float(f: f64) -> String {
         return "NaN".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     if f == f.trunc() && f.abs() < 1e21 {
         return format!("{}", f as i128);

@@ -22,8 +22,12 @@ pub fn services(project: &mut Project, env: &Environment) -> Result<()> {
     for (name, svc) in project.services.iter_mut() {
         fold_env_files(svc, &dir, env).map_err(|e| e.with_service(name.clone()))?;
         // `environment: [NAME]` takes NAME from the project environment when set.
-        let unresolved: Vec<String> =
-            svc.environment.iter().filter(|(_, v)| v.is_none()).map(|(k, _)| k.clone()).collect();
+        let unresolved: Vec<String> = svc
+            .environment
+            .iter()
+            .filter(|(_, v)| v.is_none())
+            .map(|(k, _)| k.clone())
+            .collect();
         for k in unresolved {
             if let Some(v) = env.get(&k) {
                 svc.environment.insert(k, Some(v.to_string()));
@@ -92,11 +96,22 @@ fn fold_env_files(svc: &mut Service, dir: &Path, env: &Environment) -> Result<()
                 )
                 .with_hint("create it, or mark it optional with `required: false`"));
             }
-            Err(e) => return Err(LoadError::new(ErrorKind::Io, format!("{}: {e}", path.display()))),
+            Err(e) => {
+                return Err(LoadError::new(
+                    ErrorKind::Io,
+                    format!("{}: {e}", path.display()),
+                ));
+            }
         };
-        let lookup = |k: &str| from_files.get(k).cloned().or_else(|| env.get(k).map(str::to_string));
-        let pairs = dotenv::parse(&text, &lookup)
-            .map_err(|e| LoadError::new(ErrorKind::InvalidValue, format!("{}: {e}", path.display())))?;
+        let lookup = |k: &str| {
+            from_files
+                .get(k)
+                .cloned()
+                .or_else(|| env.get(k).map(str::to_string))
+        };
+        let pairs = dotenv::parse(&text, &lookup).map_err(|e| {
+            LoadError::new(ErrorKind::InvalidValue, format!("{}: {e}", path.display()))
+        })?;
         from_files.extend(pairs);
     }
     // `environment:` wins over `env_file:` (Compose's documented precedence).
@@ -107,9 +122,15 @@ fn fold_env_files(svc: &mut Service, dir: &Path, env: &Environment) -> Result<()
 }
 
 fn normalize_build(build: &mut Build, dir: &Path) {
-    let ctx = if build.context.is_empty() { "." } else { build.context.as_str() };
+    let ctx = if build.context.is_empty() {
+        "."
+    } else {
+        build.context.as_str()
+    };
     if !is_remote_context(ctx) {
-        build.context = discover::absolute(dir, Path::new(ctx)).display().to_string();
+        build.context = discover::absolute(dir, Path::new(ctx))
+            .display()
+            .to_string();
     }
     if build.dockerfile.is_empty() && build.dockerfile_inline.is_empty() {
         build.dockerfile = "Dockerfile".to_string();
@@ -117,20 +138,23 @@ fn normalize_build(build: &mut Build, dir: &Path) {
 }
 
 fn is_remote_context(ctx: &str) -> bool {
-    ["http://", "https://", "git://", "git@", "github.com/"].iter().any(|p| ctx.starts_with(p))
+    ["http://", "https://", "git://", "git@", "github.com/"]
+        .iter()
+        .any(|p| ctx.starts_with(p))
 }
 
 /// Bind sources: `~` is the home directory, relative paths are relative to the
 /// project directory.
 pub fn resolve_host_path(source: &str, dir: &Path, home: Option<&str>) -> String {
-    if let Some(rest) = source.strip_prefix('~') {
-        if rest.is_empty() || rest.starts_with('/') {
-            if let Some(h) = home {
-                return format!("{h}{rest}");
-            }
-        }
+    if let Some(rest) = source.strip_prefix('~')
+        && (rest.is_empty() || rest.starts_with('/'))
+        && let Some(h) = home
+    {
+        return format!("{h}{rest}");
     }
-    discover::absolute(dir, Path::new(source)).display().to_string()
+    discover::absolute(dir, Path::new(source))
+        .display()
+        .to_string()
 }
 
 fn add_implicit_dependencies(svc: &mut Service) {
@@ -160,25 +184,44 @@ fn add_implicit_dependencies(svc: &mut Service) {
 
 fn name_resources(project: &mut Project, env: &Environment) -> Result<()> {
     let p = project.name.clone();
-    let uses_default =
-        project.services.values().any(|s| s.networks.contains_key("default"));
+    let uses_default = project
+        .services
+        .values()
+        .any(|s| s.networks.contains_key("default"));
     if uses_default && !project.networks.contains_key("default") {
-        project.networks.insert("default".to_string(), Network::default());
+        project
+            .networks
+            .insert("default".to_string(), Network::default());
     }
     for (key, net) in project.networks.iter_mut() {
         if net.name.is_empty() {
-            net.name = if net.external { key.clone() } else { format!("{p}_{key}") };
+            net.name = if net.external {
+                key.clone()
+            } else {
+                format!("{p}_{key}")
+            };
         }
     }
     for (key, vol) in project.volumes.iter_mut() {
         if vol.name.is_empty() {
-            vol.name = if vol.external { key.clone() } else { format!("{p}_{key}") };
+            vol.name = if vol.external {
+                key.clone()
+            } else {
+                format!("{p}_{key}")
+            };
         }
     }
-    for (kind, objects) in [("secret", &mut project.secrets), ("config", &mut project.configs)] {
+    for (kind, objects) in [
+        ("secret", &mut project.secrets),
+        ("config", &mut project.configs),
+    ] {
         for (key, obj) in objects.iter_mut() {
             if obj.name.is_empty() {
-                obj.name = if obj.external { key.clone() } else { format!("{p}_{key}") };
+                obj.name = if obj.external {
+                    key.clone()
+                } else {
+                    format!("{p}_{key}")
+                };
             }
             if !obj.environment.is_empty() {
                 match env.get(&obj.environment) {

@@ -10,10 +10,15 @@ use super::model::Project;
 
 pub fn active(opts: &LoadOptions, env: &Environment) -> BTreeSet<String> {
     let mut out: BTreeSet<String> = opts.profiles.iter().cloned().collect();
-    if out.is_empty() {
-        if let Some(list) = env.get("COMPOSE_PROFILES") {
-            out.extend(list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from));
-        }
+    if out.is_empty()
+        && let Some(list) = env.get("COMPOSE_PROFILES")
+    {
+        out.extend(
+            list.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from),
+        );
     }
     out
 }
@@ -36,7 +41,10 @@ pub fn apply(project: &mut Project, active: &BTreeSet<String>, named: &[String])
         .collect();
     for name in disabled {
         if let Some(svc) = project.services.remove(&name) {
-            project.meta.disabled_services.insert(name, svc.profiles.clone());
+            project
+                .meta
+                .disabled_services
+                .insert(name, svc.profiles.clone());
         }
     }
     project.meta.active_profiles = active.iter().cloned().collect();
@@ -47,7 +55,10 @@ pub fn apply(project: &mut Project, active: &BTreeSet<String>, named: &[String])
         for (dep, d) in &svc.depends_on {
             if let Some(profiles) = project.meta.disabled_services.get(dep) {
                 if d.required {
-                    let span = project.meta.span(&format!("services.{name}.depends_on.{dep}")).cloned();
+                    let span = project
+                        .meta
+                        .span(&format!("services.{name}.depends_on.{dep}"))
+                        .cloned();
                     return Err(LoadError { span, ..LoadError::new(
                         ErrorKind::Reference,
                         format!(

@@ -56,16 +56,27 @@ pub fn parse(text: &str, file: &str) -> Result<Node, ReadError> {
         // An empty file is an empty mapping for Compose.
         return Ok(Node::map(Vec::new(), Span::new(Arc::from(file), 1, 1)));
     }
+    // One anchor used by every service (`<<: *defaults`) is the normal Compose
+    // idiom, so the alias/anchor ratio check is off; alias bombs are still
+    // stopped by the replayed-events and node budgets.
+    let mut budget = serde_saphyr::Budget::default();
+    budget.enforce_alias_anchor_ratio = false;
     let options = serde_saphyr::options! {
         strict_booleans: true,
         leading_zero_numbers_as_strings: true,
+        budget: Some(budget),
     };
     let raw: RawNode = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
         let (line, column) = e
             .location()
             .map(|l| (l.line() as u32, l.column() as u32))
             .unwrap_or((0, 0));
-        ReadError { file: file.to_string(), line, column, message: e.to_string() }
+        ReadError {
+            file: file.to_string(),
+            line,
+            column,
+            message: e.to_string(),
+        }
     })?;
     let file: Arc<str> = Arc::from(file);
     let node = convert(raw, &file, 0).map_err(|(span, message)| ReadError {
@@ -81,7 +92,10 @@ fn convert(raw: RawNode, file: &Arc<str>, depth: usize) -> Result<Node, (Span, S
     let loc = raw.0.referenced;
     let span = Span::new(file.clone(), loc.line() as u32, loc.column() as u32);
     if depth > MAX_DEPTH {
-        return Err((span, format!("document nests deeper than {MAX_DEPTH} levels")));
+        return Err((
+            span,
+            format!("document nests deeper than {MAX_DEPTH} levels"),
+        ));
     }
     let Tagged(value, tag) = raw.0.value;
     let tag = match tag.as_deref() {
@@ -93,7 +107,9 @@ fn convert(raw: RawNode, file: &Arc<str>, depth: usize) -> Result<Node, (Span, S
         Some(other) => {
             return Err((
                 span,
-                format!("unknown YAML tag `{other}`; Compose understands only !reset and !override"),
+                format!(
+                    "unknown YAML tag `{other}`; Compose understands only !reset and !override"
+                ),
             ));
         }
     };
@@ -109,7 +125,10 @@ fn convert(raw: RawNode, file: &Arc<str>, depth: usize) -> Result<Node, (Span, S
             let mut out = Vec::with_capacity(entries.len());
             for (k, v) in entries {
                 let kloc = k.referenced;
-                let key = Key::new(k.value.0, Span::new(file.clone(), kloc.line() as u32, kloc.column() as u32));
+                let key = Key::new(
+                    k.value.0,
+                    Span::new(file.clone(), kloc.line() as u32, kloc.column() as u32),
+                );
                 out.push((key, convert(v, file, depth + 1)?));
             }
             Value::Map(out)
@@ -180,7 +199,9 @@ impl<'de> Visitor<'de> for RawVisitor {
         Ok(RawValue::Scalar(Scalar::Str(v)))
     }
     fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<RawValue, E> {
-        Ok(RawValue::Scalar(Scalar::Str(String::from_utf8_lossy(v).into_owned())))
+        Ok(RawValue::Scalar(Scalar::Str(
+            String::from_utf8_lossy(v).into_owned(),
+        )))
     }
     fn visit_none<E: de::Error>(self) -> Result<RawValue, E> {
         Ok(RawValue::Scalar(Scalar::Null))
@@ -245,6 +266,12 @@ impl<'de> Deserialize<'de> for KeyText {
     }
 }
 
+/// Render a JSON-shaped value as YAML (for `aistack config`). Lives here because
+/// this file is the only one that touches the YAML crate.
+pub fn to_yaml(value: &serde_json::Value) -> Result<String, String> {
+    serde_saphyr::to_string(value).map_err(|e| e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,10 +328,4 @@ mod tests {
         }
         assert!(parse(&s, "bomb.yaml").is_err());
     }
-}
-
-/// Render a JSON-shaped value as YAML (for `aistack config`). Lives here because
-/// this file is the only one that touches the YAML crate.
-pub fn to_yaml(value: &serde_json::Value) -> Result<String, String> {
-    serde_saphyr::to_string(value).map_err(|e| e.to_string())
 }

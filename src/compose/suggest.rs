@@ -2,7 +2,10 @@
 //! names. Pure string distance; it must not know what the names mean.
 
 /// The closest candidate within a distance that still looks like a typo.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let limit = (word.chars().count() / 3).clamp(1, 3);
     candidates
         .into_iter()
@@ -23,13 +26,15 @@ pub fn distance(a: &str, b: &str) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        d[0][j] = j;
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 v = v.min(d[i - 2][j - 2] + 1);
             }
@@ -46,7 +51,10 @@ mod tests {
     #[test]
     fn transposed_letters_are_suggested() {
         assert_eq!(did_you_mean("imgae", ["image", "command"]), Some("image"));
-        assert_eq!(did_you_mean("enviroment", ["environment", "entrypoint"]), Some("environment"));
+        assert_eq!(
+            did_you_mean("enviroment", ["environment", "entrypoint"]),
+            Some("environment")
+        );
     }
 
     #[test]

@@ -19,8 +19,13 @@ pub const EXTENSIONS_FIELD: &str = "__ext";
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum TypeErrorKind {
-    UnknownField { field: String, expected: Vec<&'static str> },
-    Missing { field: String },
+    UnknownField {
+        field: String,
+        expected: Vec<&'static str>,
+    },
+    Missing {
+        field: String,
+    },
     Other,
 }
 
@@ -41,13 +46,21 @@ impl std::error::Error for TypeError {}
 
 impl de::Error for TypeError {
     fn custom<T: fmt::Display>(msg: T) -> Self {
-        TypeError { kind: TypeErrorKind::Other, message: msg.to_string(), span: None }
+        TypeError {
+            kind: TypeErrorKind::Other,
+            message: msg.to_string(),
+            span: None,
+        }
     }
     fn unknown_field(field: &str, expected: &'static [&'static str]) -> Self {
         TypeError {
             kind: TypeErrorKind::UnknownField {
                 field: field.to_string(),
-                expected: expected.iter().copied().filter(|f| *f != EXTENSIONS_FIELD).collect(),
+                expected: expected
+                    .iter()
+                    .copied()
+                    .filter(|f| *f != EXTENSIONS_FIELD)
+                    .collect(),
             },
             message: format!("unknown attribute `{field}`"),
             span: None,
@@ -55,7 +68,9 @@ impl de::Error for TypeError {
     }
     fn missing_field(field: &'static str) -> Self {
         TypeError {
-            kind: TypeErrorKind::Missing { field: field.to_string() },
+            kind: TypeErrorKind::Missing {
+                field: field.to_string(),
+            },
             message: format!("missing required attribute `{field}`"),
             span: None,
         }
@@ -107,10 +122,13 @@ impl<'a> NodeDe<'a> {
     fn int(&self) -> Result<i64, TypeError> {
         match &self.node.value {
             Value::Scalar(Scalar::Int(i)) => Ok(*i),
-            Value::Scalar(Scalar::Float(f)) if f.fract() == 0.0 && f.abs() < 9.2e18 => Ok(*f as i64),
-            Value::Scalar(Scalar::Str(s)) => {
-                s.trim().parse::<i64>().map_err(|_| self.invalid("an integer"))
+            Value::Scalar(Scalar::Float(f)) if f.fract() == 0.0 && f.abs() < 9.2e18 => {
+                Ok(*f as i64)
             }
+            Value::Scalar(Scalar::Str(s)) => s
+                .trim()
+                .parse::<i64>()
+                .map_err(|_| self.invalid("an integer")),
             _ => Err(self.invalid("an integer")),
         }
     }
@@ -189,7 +207,12 @@ impl<'de> de::Deserializer<'de> for NodeDe<'de> {
     de_int!(deserialize_i16, visit_i16, i16, "an integer");
     de_int!(deserialize_i32, visit_i32, i32, "an integer");
     de_int!(deserialize_u8, visit_u8, u8, "an integer from 0 to 255");
-    de_int!(deserialize_u16, visit_u16, u16, "an integer from 0 to 65535");
+    de_int!(
+        deserialize_u16,
+        visit_u16,
+        u16,
+        "an integer from 0 to 65535"
+    );
     de_int!(deserialize_u32, visit_u32, u32, "a non-negative integer");
     de_int!(deserialize_u64, visit_u64, u64, "a non-negative integer");
 
@@ -231,11 +254,19 @@ impl<'de> de::Deserializer<'de> for NodeDe<'de> {
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, TypeError> {
-        if self.node.is_null() { visitor.visit_none() } else { visitor.visit_some(self) }
+        if self.node.is_null() {
+            visitor.visit_none()
+        } else {
+            visitor.visit_some(self)
+        }
     }
 
     fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, TypeError> {
-        if self.node.is_null() { visitor.visit_unit() } else { Err(self.invalid("null")) }
+        if self.node.is_null() {
+            visitor.visit_unit()
+        } else {
+            Err(self.invalid("null"))
+        }
     }
 
     fn deserialize_unit_struct<V: Visitor<'de>>(
@@ -261,7 +292,11 @@ impl<'de> de::Deserializer<'de> for NodeDe<'de> {
         }
     }
 
-    fn deserialize_tuple<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, TypeError> {
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, TypeError> {
         self.deserialize_seq(visitor)
     }
 
@@ -343,7 +378,10 @@ impl<'de> SeqAccess<'de> for Seq<'de> {
         seed: T,
     ) -> Result<Option<T::Value>, TypeError> {
         match self.iter.next() {
-            Some(node) => seed.deserialize(NodeDe { node }).map(Some).map_err(|e| e.at(&node.span)),
+            Some(node) => seed
+                .deserialize(NodeDe { node })
+                .map(Some)
+                .map_err(|e| e.at(&node.span)),
             None => Ok(None),
         }
     }
@@ -367,21 +405,34 @@ struct Map<'a> {
 impl<'a> Map<'a> {
     fn new(entries: &'a [(Key, Node)], gather: bool) -> Self {
         let extensions = if gather {
-            let ext: Vec<(Key, Node)> =
-                entries.iter().filter(|(k, _)| k.name.starts_with("x-")).cloned().collect();
+            let ext: Vec<(Key, Node)> = entries
+                .iter()
+                .filter(|(k, _)| k.name.starts_with("x-"))
+                .cloned()
+                .collect();
             (!ext.is_empty()).then(|| Node::map(ext, Span::default()))
         } else {
             None
         };
         let ext_pending = extensions.is_some();
-        Map { entries, pos: 0, gather, extensions, ext_pending, current: None }
+        Map {
+            entries,
+            pos: 0,
+            gather,
+            extensions,
+            ext_pending,
+            current: None,
+        }
     }
 }
 
 impl<'de> MapAccess<'de> for Map<'de> {
     type Error = TypeError;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, TypeError> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, TypeError> {
         while let Some((key, value)) = self.entries.get(self.pos) {
             self.pos += 1;
             if self.gather && key.name.starts_with("x-") {
@@ -396,16 +447,25 @@ impl<'de> MapAccess<'de> for Map<'de> {
         if self.ext_pending {
             self.ext_pending = false;
             self.current = None;
-            return seed.deserialize(KeyDe { key: EXTENSIONS_FIELD }).map(Some);
+            return seed
+                .deserialize(KeyDe {
+                    key: EXTENSIONS_FIELD,
+                })
+                .map(Some);
         }
         Ok(None)
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, TypeError> {
         match self.current.take() {
-            Some(node) => seed.deserialize(NodeDe { node }).map_err(|e| e.at(&node.span)),
+            Some(node) => seed
+                .deserialize(NodeDe { node })
+                .map_err(|e| e.at(&node.span)),
             None => {
-                let ext = self.extensions.take().unwrap_or_else(|| Node::map(vec![], Span::default()));
+                let ext = self
+                    .extensions
+                    .take()
+                    .unwrap_or_else(|| Node::map(vec![], Span::default()));
                 // The synthetic node is owned here; deserialize it into an owned value.
                 let value = seed.deserialize(OwnedNodeDe(ext))?;
                 Ok(value)
@@ -428,7 +488,9 @@ impl<'de> de::Deserializer<'de> for OwnedNodeDe {
             Value::Scalar(Scalar::Int(i)) => visitor.visit_i64(i),
             Value::Scalar(Scalar::Float(f)) => visitor.visit_f64(f),
             Value::Scalar(Scalar::Str(s)) => visitor.visit_string(s),
-            Value::Seq(items) => visitor.visit_seq(de::value::SeqDeserializer::new(items.into_iter().map(OwnedNodeDe))),
+            Value::Seq(items) => visitor.visit_seq(de::value::SeqDeserializer::new(
+                items.into_iter().map(OwnedNodeDe),
+            )),
             Value::Map(entries) => visitor.visit_map(de::value::MapDeserializer::new(
                 entries.into_iter().map(|(k, v)| (k.name, OwnedNodeDe(v))),
             )),
@@ -436,7 +498,11 @@ impl<'de> de::Deserializer<'de> for OwnedNodeDe {
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, TypeError> {
-        if self.0.is_null() { visitor.visit_none() } else { visitor.visit_some(self) }
+        if self.0.is_null() {
+            visitor.visit_none()
+        } else {
+            visitor.visit_some(self)
+        }
     }
 
     forward_to_deserialize_any! {
@@ -519,7 +585,9 @@ mod tests {
     #[test]
     fn unknown_attribute_reports_name_and_location() {
         let e = svc("image: x\nimgae: y\n").unwrap_err();
-        assert!(matches!(e.kind, TypeErrorKind::UnknownField { ref field, .. } if field == "imgae"));
+        assert!(
+            matches!(e.kind, TypeErrorKind::UnknownField { ref field, .. } if field == "imgae")
+        );
         assert_eq!(e.span.unwrap().line, 2);
     }
 

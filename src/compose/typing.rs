@@ -13,7 +13,8 @@ use super::unsupported;
 
 pub fn project(mut root: Node) -> Result<Project> {
     let services_node = root.remove("services");
-    let mut project: Project = typed::from_node(&root).map_err(|e| convert(e, None, Section::Top))?;
+    let mut project: Project =
+        typed::from_node(&root).map_err(|e| convert(e, None, Section::Top))?;
     if let Some(services) = services_node {
         if services.is_null() {
             return Ok(project);
@@ -21,7 +22,10 @@ pub fn project(mut root: Node) -> Result<Project> {
         let Some(entries) = services.as_map() else {
             return Err(LoadError::invalid(
                 &services.span,
-                format!("`services` must be a mapping of service names, found {}", services.kind()),
+                format!(
+                    "`services` must be a mapping of service names, found {}",
+                    services.kind()
+                ),
             ));
         };
         for (key, node) in entries {
@@ -29,7 +33,8 @@ pub fn project(mut root: Node) -> Result<Project> {
                 continue;
             }
             index_spans(&mut project.meta.spans, &key.name, &key.span, node);
-            let svc: Service = typed::from_node(node).map_err(|e| convert(e, Some(&key.name), Section::Service))?;
+            let svc: Service = typed::from_node(node)
+                .map_err(|e| convert(e, Some(&key.name), Section::Service))?;
             project.services.insert(key.name.clone(), svc);
         }
     }
@@ -54,7 +59,10 @@ fn index_spans(spans: &mut BTreeMap<String, Span>, service: &str, at: &Span, nod
             ("volumes" | "secrets" | "configs", Value::Seq(items)) => {
                 for item in items {
                     if let Some(src) = item.get("source").and_then(|s| s.scalar_text()) {
-                        let span = item.get("source").map(|s| s.span.clone()).unwrap_or_else(|| item.span.clone());
+                        let span = item
+                            .get("source")
+                            .map(|s| s.span.clone())
+                            .unwrap_or_else(|| item.span.clone());
                         spans.entry(format!("{path}.{src}")).or_insert(span);
                     }
                 }
@@ -77,20 +85,35 @@ fn convert(e: TypeError, service: Option<&str>, section: Section) -> LoadError {
             if in_service && unsupported::is_compose_service_attribute(field) {
                 (
                     ErrorKind::Unsupported,
-                    format!("attribute `{field}` is valid Compose, but aistack does not support it yet"),
-                    Some("remove it, or run this file with docker compose until aistack supports it".to_string()),
+                    format!(
+                        "attribute `{field}` is valid Compose, but aistack does not support it yet"
+                    ),
+                    Some(
+                        "remove it, or run this file with docker compose until aistack supports it"
+                            .to_string(),
+                    ),
                 )
             } else {
                 let hint = did_you_mean(field, expected.iter().copied())
                     .map(|s| format!("did you mean `{s}`?"))
                     .or_else(|| Some(format!("valid attributes here: {}", expected.join(", "))));
-                (ErrorKind::UnknownAttribute, format!("unknown attribute `{field}`"), hint)
+                (
+                    ErrorKind::UnknownAttribute,
+                    format!("unknown attribute `{field}`"),
+                    hint,
+                )
             }
         }
         TypeErrorKind::Missing { .. } => (ErrorKind::InvalidValue, e.message.clone(), None),
         TypeErrorKind::Other => (ErrorKind::InvalidValue, e.message.clone(), None),
     };
-    let mut err = LoadError { kind, span: e.span.clone(), service: None, message, hint };
+    let mut err = LoadError {
+        kind,
+        span: e.span.clone(),
+        service: None,
+        message,
+        hint,
+    };
     if let Some(s) = service {
         err = err.with_service(s);
     }

@@ -8,17 +8,30 @@ use super::graph::Graph;
 use super::model::Project;
 use super::suggest::did_you_mean;
 
-fn undefined(project: &Project, kind: &str, service: &str, name: &str, known: Vec<&str>) -> LoadError {
+fn undefined(
+    project: &Project,
+    kind: &str,
+    service: &str,
+    name: &str,
+    known: Vec<&str>,
+) -> LoadError {
     let hint = match did_you_mean(name, known.iter().copied()) {
         Some(s) => format!("did you mean \"{s}\"?"),
         None if known.is_empty() => format!("declare it under the top-level `{kind}s:`"),
         None => format!("declared {kind}s: {}", known.join(", ")),
     };
-    let attr = if kind == "volume" { "volumes".to_string() } else { format!("{kind}s") };
+    let attr = if kind == "volume" {
+        "volumes".to_string()
+    } else {
+        format!("{kind}s")
+    };
     located(
         project,
         &format!("services.{service}.{attr}.{name}"),
-        LoadError::new(ErrorKind::Reference, format!("refers to undefined {kind} \"{name}\"")),
+        LoadError::new(
+            ErrorKind::Reference,
+            format!("refers to undefined {kind} \"{name}\""),
+        ),
     )
     .with_service(service)
     .with_hint(hint)
@@ -40,16 +53,29 @@ pub fn references(project: &Project) -> Result<()> {
             if !project.services.contains_key(dep) {
                 let hint = did_you_mean(dep, services.iter().copied())
                     .map(|s| format!("did you mean \"{s}\"?"))
-                    .unwrap_or_else(|| format!("services in this project: {}", services.join(", ")));
-                let err = LoadError::new(ErrorKind::Reference, format!("depends on undefined service \"{dep}\""));
-                return Err(located(project, &format!("services.{name}.depends_on.{dep}"), err)
-                    .with_service(name.clone())
-                    .with_hint(hint));
+                    .unwrap_or_else(|| {
+                        format!("services in this project: {}", services.join(", "))
+                    });
+                let err = LoadError::new(
+                    ErrorKind::Reference,
+                    format!("depends on undefined service \"{dep}\""),
+                );
+                return Err(
+                    located(project, &format!("services.{name}.depends_on.{dep}"), err)
+                        .with_service(name.clone())
+                        .with_hint(hint),
+                );
             }
         }
         for net in svc.networks.keys() {
             if net != "default" && !project.networks.contains_key(net) {
-                return Err(undefined(project, "network", name, net, project.networks.keys().map(String::as_str).collect()));
+                return Err(undefined(
+                    project,
+                    "network",
+                    name,
+                    net,
+                    project.networks.keys().map(String::as_str).collect(),
+                ));
             }
         }
         if !svc.network_mode.is_empty() && !svc.networks.is_empty() {
@@ -61,61 +87,89 @@ pub fn references(project: &Project) -> Result<()> {
             .with_hint("keep one of them"));
         }
         for m in &svc.volumes {
-            if m.kind == "volume" && !m.source.is_empty() && !project.volumes.contains_key(&m.source) {
-                return Err(undefined(project, "volume", name, &m.source, project.volumes.keys().map(String::as_str).collect()));
+            if m.kind == "volume"
+                && !m.source.is_empty()
+                && !project.volumes.contains_key(&m.source)
+            {
+                return Err(undefined(
+                    project,
+                    "volume",
+                    name,
+                    &m.source,
+                    project.volumes.keys().map(String::as_str).collect(),
+                ));
             }
         }
         for s in &svc.secrets {
             if !project.secrets.contains_key(&s.source) {
-                return Err(undefined(project, "secret", name, &s.source, project.secrets.keys().map(String::as_str).collect()));
+                return Err(undefined(
+                    project,
+                    "secret",
+                    name,
+                    &s.source,
+                    project.secrets.keys().map(String::as_str).collect(),
+                ));
             }
         }
         for c in &svc.configs {
             if !project.configs.contains_key(&c.source) {
-                return Err(undefined(project, "config", name, &c.source, project.configs.keys().map(String::as_str).collect()));
+                return Err(undefined(
+                    project,
+                    "config",
+                    name,
+                    &c.source,
+                    project.configs.keys().map(String::as_str).collect(),
+                ));
             }
         }
-        if let (Some(scale), Some(replicas)) = (svc.scale, svc.deploy.as_ref().and_then(|d| d.replicas)) {
-            if scale != replicas {
-                return Err(LoadError::new(
+        if let (Some(scale), Some(replicas)) =
+            (svc.scale, svc.deploy.as_ref().and_then(|d| d.replicas))
+            && scale != replicas
+        {
+            return Err(LoadError::new(
                     ErrorKind::InvalidValue,
                     format!("can't set distinct values on 'scale' ({scale}) and 'deploy.replicas' ({replicas})"),
                 )
                 .with_service(name.clone()));
-            }
         }
-        if let (Some(limit), Some(deploy)) = (svc.mem_limit, svc.deploy.as_ref()) {
-            if let Some(mem) = deploy.resources.limits.as_ref().and_then(|l| l.memory) {
-                if mem != limit {
-                    return Err(LoadError::new(
-                        ErrorKind::InvalidValue,
-                        "can't set distinct values on 'mem_limit' and 'deploy.resources.limits.memory'",
-                    )
-                    .with_service(name.clone()));
-                }
-            }
+        if let (Some(limit), Some(deploy)) = (svc.mem_limit, svc.deploy.as_ref())
+            && let Some(mem) = deploy.resources.limits.as_ref().and_then(|l| l.memory)
+            && mem != limit
+        {
+            return Err(LoadError::new(
+                ErrorKind::InvalidValue,
+                "can't set distinct values on 'mem_limit' and 'deploy.resources.limits.memory'",
+            )
+            .with_service(name.clone()));
         }
-        if let (Some(res), Some(deploy)) = (svc.mem_reservation, svc.deploy.as_ref()) {
-            if let Some(mem) = deploy.resources.reservations.as_ref().and_then(|l| l.memory) {
-                if mem != res {
-                    return Err(LoadError::new(
+        if let (Some(res), Some(deploy)) = (svc.mem_reservation, svc.deploy.as_ref())
+            && let Some(mem) = deploy
+                .resources
+                .reservations
+                .as_ref()
+                .and_then(|l| l.memory)
+            && mem != res
+        {
+            return Err(LoadError::new(
                         ErrorKind::InvalidValue,
                         "can't set distinct values on 'mem_reservation' and 'deploy.resources.reservations.memory'",
                     )
                     .with_service(name.clone()));
-                }
-            }
         }
-        if svc.cpus != 0.0 {
-            if let Some(cpus) = svc.deploy.as_ref().and_then(|d| d.resources.limits.as_ref()).map(|l| l.cpus) {
-                if cpus != 0.0 && (cpus - svc.cpus).abs() > 1e-9 {
-                    return Err(LoadError::new(
-                        ErrorKind::InvalidValue,
-                        "can't set distinct values on 'cpus' and 'deploy.resources.limits.cpus'",
-                    )
-                    .with_service(name.clone()));
-                }
-            }
+        if svc.cpus != 0.0
+            && let Some(cpus) = svc
+                .deploy
+                .as_ref()
+                .and_then(|d| d.resources.limits.as_ref())
+                .map(|l| l.cpus)
+            && cpus != 0.0
+            && (cpus - svc.cpus).abs() > 1e-9
+        {
+            return Err(LoadError::new(
+                ErrorKind::InvalidValue,
+                "can't set distinct values on 'cpus' and 'deploy.resources.limits.cpus'",
+            )
+            .with_service(name.clone()));
         }
     }
     Ok(())
@@ -131,8 +185,15 @@ pub fn validate(project: &Project) -> Result<()> {
         }
     }
     if let Some(cycle) = graph.find_cycle() {
-        let first = format!("services.{}.depends_on.{}", cycle.path[0], cycle.path.get(1).cloned().unwrap_or_default());
-        let err = LoadError::new(ErrorKind::Cycle, format!("dependency cycle detected: {}", cycle.path.join(" -> ")));
+        let first = format!(
+            "services.{}.depends_on.{}",
+            cycle.path[0],
+            cycle.path.get(1).cloned().unwrap_or_default()
+        );
+        let err = LoadError::new(
+            ErrorKind::Cycle,
+            format!("dependency cycle detected: {}", cycle.path.join(" -> ")),
+        );
         return Err(located(project, &first, err).with_hint("remove one of these depends_on (or links, network_mode: service:, volumes_from) entries"));
     }
     let mut names: std::collections::BTreeMap<&str, &str> = Default::default();
@@ -155,7 +216,10 @@ pub fn validate(project: &Project) -> Result<()> {
         if let Some(other) = names.insert(&svc.container_name, name) {
             return Err(LoadError::new(
                 ErrorKind::InvalidValue,
-                format!("container_name \"{}\" is also used by service \"{other}\"", svc.container_name),
+                format!(
+                    "container_name \"{}\" is also used by service \"{other}\"",
+                    svc.container_name
+                ),
             )
             .with_service(name.clone()));
         }

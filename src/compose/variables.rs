@@ -19,7 +19,10 @@ pub struct Variable {
 }
 
 pub fn variables(opts: &LoadOptions) -> Result<Vec<Variable>> {
-    let base = opts.project_directory.clone().unwrap_or_else(|| opts.cwd.clone());
+    let base = opts
+        .project_directory
+        .clone()
+        .unwrap_or_else(|| opts.cwd.clone());
     let env = discover::environment(&opts.process_env, &opts.env_files, &base)?;
     let files = discover::compose_files(opts, &env, &base)?;
     let mut out: BTreeMap<String, Variable> = BTreeMap::new();
@@ -84,8 +87,18 @@ pub fn scan(s: &str, out: &mut BTreeMap<String, Variable>) {
                 }
                 let rest: String = chars[j..k.min(chars.len())].iter().collect();
                 if !name.is_empty() && name.chars().next().is_some_and(is_name_start) {
-                    let entry = out.entry(name.clone()).or_insert_with(|| Variable { name, ..Default::default() });
-                    for (op, kind) in [(":?", 0), ("?", 0), (":-", 1), ("-", 1), (":+", 2), ("+", 2)] {
+                    let entry = out.entry(name.clone()).or_insert_with(|| Variable {
+                        name,
+                        ..Default::default()
+                    });
+                    for (op, kind) in [
+                        (":?", 0),
+                        ("?", 0),
+                        (":-", 1),
+                        ("-", 1),
+                        (":+", 2),
+                        ("+", 2),
+                    ] {
                         if let Some(word) = rest.strip_prefix(op) {
                             match kind {
                                 0 => entry.required = true,
@@ -106,7 +119,10 @@ pub fn scan(s: &str, out: &mut BTreeMap<String, Variable>) {
                     j += 1;
                 }
                 let name: String = chars[start..j].iter().collect();
-                out.entry(name.clone()).or_insert_with(|| Variable { name, ..Default::default() });
+                out.entry(name.clone()).or_insert_with(|| Variable {
+                    name,
+                    ..Default::default()
+                });
                 i = j;
             }
             _ => i += 1,

@@ -9,11 +9,16 @@ fn every_valid_fixture_prints_its_expected_normalized_json() {
     let mut failures = Vec::new();
     for dir in fixtures("load") {
         let mut cmd = aistack();
-        cmd.args(case_args(&dir)).args(["config", "--format", "json"]);
+        cmd.args(case_args(&dir))
+            .args(["config", "--format", "json"]);
         let out = run_in(cmd, &dir, &case_env(&dir));
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         if !out.status.success() {
-            failures.push(format!("{name}: exit {:?}\n{}", out.status.code(), String::from_utf8_lossy(&out.stderr)));
+            failures.push(format!(
+                "{name}: exit {:?}\n{}",
+                out.status.code(),
+                String::from_utf8_lossy(&out.stderr)
+            ));
             continue;
         }
         let got = scrub(&String::from_utf8_lossy(&out.stdout), &dir);
@@ -24,7 +29,9 @@ fn every_valid_fixture_prints_its_expected_normalized_json() {
         }
         let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
         if got != expected {
-            failures.push(format!("{name}: output differs from expected.json\n--- got\n{got}"));
+            failures.push(format!(
+                "{name}: output differs from expected.json\n--- got\n{got}"
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
@@ -40,7 +47,10 @@ fn every_bad_fixture_fails_with_its_expected_diagnostic() {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         let stderr = scrub(&String::from_utf8_lossy(&out.stderr), &dir);
         if out.status.code() != Some(3) {
-            failures.push(format!("{name}: expected exit 3 (invalid project), got {:?}\n{stderr}", out.status.code()));
+            failures.push(format!(
+                "{name}: expected exit 3 (invalid project), got {:?}\n{stderr}",
+                out.status.code()
+            ));
             continue;
         }
         if stderr.contains("panicked") {
@@ -53,7 +63,9 @@ fn every_bad_fixture_fails_with_its_expected_diagnostic() {
         }
         let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
         if stderr != expected {
-            failures.push(format!("{name}: diagnostic differs\n--- got\n{stderr}--- expected\n{expected}"));
+            failures.push(format!(
+                "{name}: diagnostic differs\n--- got\n{stderr}--- expected\n{expected}"
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));

@@ -11,7 +11,9 @@ use crate::support::*;
 const INTENTIONAL: &[(&str, &str)] = &[];
 
 fn ignored(path: &str) -> bool {
-    INTENTIONAL.iter().any(|(pattern, _)| matches(pattern, path))
+    INTENTIONAL
+        .iter()
+        .any(|(pattern, _)| matches(pattern, path))
 }
 
 fn matches(pattern: &str, path: &str) -> bool {
@@ -28,18 +30,30 @@ pub fn diff(a: &Value, b: &Value, path: &str, out: &mut Vec<String>) {
         (Value::Object(x), Value::Object(y)) => {
             let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
             for k in keys {
-                let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
                 match (x.get(k), y.get(k)) {
                     (Some(v), Some(w)) => diff(v, w, &p, out),
-                    (Some(v), None) if !ignored(&p) => out.push(format!("{p}: only aistack has {v}")),
-                    (None, Some(w)) if !ignored(&p) => out.push(format!("{p}: only compose has {w}")),
+                    (Some(v), None) if !ignored(&p) => {
+                        out.push(format!("{p}: only aistack has {v}"))
+                    }
+                    (None, Some(w)) if !ignored(&p) => {
+                        out.push(format!("{p}: only compose has {w}"))
+                    }
                     _ => {}
                 }
             }
         }
         (Value::Array(x), Value::Array(y)) => {
             if x.len() != y.len() {
-                out.push(format!("{path}: aistack has {} items, compose {}: {a} vs {b}", x.len(), y.len()));
+                out.push(format!(
+                    "{path}: aistack has {} items, compose {}: {a} vs {b}",
+                    x.len(),
+                    y.len()
+                ));
                 return;
             }
             for (i, (v, w)) in x.iter().zip(y).enumerate() {
@@ -70,10 +84,14 @@ fn aistack_and_docker_compose_print_the_same_project_for_every_fixture() {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         let env = case_env(&dir);
         let mut ours = aistack();
-        ours.args(case_args(&dir)).args(["config", "--format", "json"]);
+        ours.args(case_args(&dir))
+            .args(["config", "--format", "json"]);
         let ours = run_in(ours, &dir, &env);
         let mut theirs = std::process::Command::new("docker");
-        theirs.arg("compose").args(case_args(&dir)).args(["config", "--format", "json"]);
+        theirs
+            .arg("compose")
+            .args(case_args(&dir))
+            .args(["config", "--format", "json"]);
         let theirs = run_in(theirs, &dir, &env);
         if !theirs.status.success() || !ours.status.success() {
             failures.push(format!(
@@ -93,7 +111,11 @@ fn aistack_and_docker_compose_print_the_same_project_for_every_fixture() {
             failures.push(format!("{name}:\n  {}", diffs.join("\n  ")));
         }
     }
-    assert!(failures.is_empty(), "aistack and docker compose disagree:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "aistack and docker compose disagree:\n{}",
+        failures.join("\n")
+    );
 }
 
 /// Compose must reject what aistack rejects (except where aistack is stricter on purpose).
@@ -112,11 +134,17 @@ fn docker_compose_also_rejects_every_bad_fixture() {
             continue;
         }
         let mut theirs = std::process::Command::new("docker");
-        theirs.arg("compose").args(case_args(&dir)).args(["config", "-q"]);
+        theirs
+            .arg("compose")
+            .args(case_args(&dir))
+            .args(["config", "-q"]);
         let out = run_in(theirs, &dir, &case_env(&dir));
         if out.status.success() {
             accepted.push(name);
         }
     }
-    assert!(accepted.is_empty(), "docker compose accepts fixtures aistack rejects: {accepted:?}");
+    assert!(
+        accepted.is_empty(),
+        "docker compose accepts fixtures aistack rejects: {accepted:?}"
+    );
 }

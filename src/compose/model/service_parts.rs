@@ -219,15 +219,40 @@ pub struct Logging {
     pub options: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// `nofile: 65535` is `single` (soft = hard); Compose prints it back as a bare number.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Ulimit {
-    #[serde(default, skip_serializing_if = "is_zero_i64")]
+    #[serde(default)]
     pub single: i64,
-    #[serde(default, skip_serializing_if = "is_zero_i64")]
+    #[serde(default)]
     pub soft: i64,
-    #[serde(default, skip_serializing_if = "is_zero_i64")]
+    #[serde(default)]
     pub hard: i64,
+}
+
+impl Ulimit {
+    /// The (soft, hard) pair the engine takes.
+    pub fn limits(&self) -> (i64, i64) {
+        if self.soft == 0 && self.hard == 0 {
+            (self.single, self.single)
+        } else {
+            (self.soft, self.hard)
+        }
+    }
+}
+
+impl Serialize for Ulimit {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        if self.soft == 0 && self.hard == 0 {
+            return s.serialize_i64(self.single);
+        }
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("soft", &self.soft)?;
+        m.serialize_entry("hard", &self.hard)?;
+        m.end()
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -85,7 +85,9 @@ impl<'de> Deserialize<'de> for Bytes {
                 Ok(Bytes(v))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Bytes, E> {
-                i64::try_from(v).map(Bytes).map_err(|_| E::custom("size is out of range"))
+                i64::try_from(v)
+                    .map(Bytes)
+                    .map_err(|_| E::custom("size is out of range"))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Bytes, E> {
                 if v < 0.0 || !v.is_finite() || v > 9.2e18 {
@@ -155,7 +157,10 @@ impl<'de> Deserialize<'de> for StringOrList {
             fn visit_bool<E: de::Error>(self, v: bool) -> Result<StringOrList, E> {
                 Ok(StringOrList::One(v.to_string()))
             }
-            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<StringOrList, A::Error> {
+            fn visit_seq<A: de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<StringOrList, A::Error> {
                 let mut out = Vec::new();
                 while let Some(s) = seq.next_element::<ScalarString>()? {
                     out.push(s.0);
@@ -207,7 +212,9 @@ pub fn split_shell(s: &str) -> Result<Vec<String>, String> {
                                 cur.push('\\');
                                 cur.push(ch);
                             }
-                            None => return Err(format!("unterminated double quote in command: {s}")),
+                            None => {
+                                return Err(format!("unterminated double quote in command: {s}"));
+                            }
                         },
                         Some(ch) => cur.push(ch),
                         None => return Err(format!("unterminated double quote in command: {s}")),
@@ -246,13 +253,10 @@ mod tests {
 
     #[test]
     fn shell_command_splits_like_compose() {
-        assert_eq!(split_shell(r#"sh -c "echo hi there" 'a b' c\ d"#).unwrap(), vec![
-            "sh",
-            "-c",
-            "echo hi there",
-            "a b",
-            "c d"
-        ]);
+        assert_eq!(
+            split_shell(r#"sh -c "echo hi there" 'a b' c\ d"#).unwrap(),
+            vec!["sh", "-c", "echo hi there", "a b", "c d"]
+        );
         assert_eq!(split_shell("  ").unwrap(), Vec::<String>::new());
         assert_eq!(split_shell("a ''").unwrap(), vec!["a", ""]);
         assert!(split_shell("echo 'oops").is_err());
