@@ -57,8 +57,7 @@ pub fn apply(project: &mut Project, active: &BTreeSet<String>, named: &[String])
                 if d.required {
                     let span = project
                         .meta
-                        .span(&format!("services.{name}.depends_on.{dep}"))
-                        .cloned();
+                        .span(&format!("services.{name}.depends_on.{dep}"));
                     return Err(LoadError { span, ..LoadError::new(
                         ErrorKind::Reference,
                         format!(

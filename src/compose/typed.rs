@@ -188,7 +188,7 @@ impl<'de> de::Deserializer<'de> for NodeDe<'de> {
             Value::Scalar(Scalar::Float(f)) => visitor.visit_f64(*f),
             Value::Scalar(Scalar::Str(s)) => visitor.visit_borrowed_str(s),
             Value::Seq(items) => visitor.visit_seq(Seq { iter: items.iter() }),
-            Value::Map(entries) => visitor.visit_map(Map::new(entries, false)),
+            Value::Map(entries) => visitor.visit_map(Map::new(entries, false, false)),
         }
     }
 
@@ -311,7 +311,7 @@ impl<'de> de::Deserializer<'de> for NodeDe<'de> {
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, TypeError> {
         match &self.node.value {
-            Value::Map(entries) => visitor.visit_map(Map::new(entries, false)),
+            Value::Map(entries) => visitor.visit_map(Map::new(entries, false, false)),
             _ => Err(self.invalid("a mapping")),
         }
     }
@@ -324,11 +324,13 @@ impl<'de> de::Deserializer<'de> for NodeDe<'de> {
     ) -> Result<V::Value, TypeError> {
         match &self.node.value {
             Value::Map(entries) => {
-                let gather = fields.contains(&EXTENSIONS_FIELD);
-                visitor.visit_map(Map::new(entries, gather))
+                // Compose allows `x-` fields in any structure; a struct without
+                // an extensions field simply ignores them.
+                let keep = fields.contains(&EXTENSIONS_FIELD);
+                visitor.visit_map(Map::new(entries, true, keep))
             }
             // `volumes: {data:}`: Compose reads a null entry as an empty mapping.
-            Value::Scalar(Scalar::Null) => visitor.visit_map(Map::new(&[], false)),
+            Value::Scalar(Scalar::Null) => visitor.visit_map(Map::new(&[], false, false)),
             _ => Err(self.invalid("a mapping")),
         }
     }
@@ -403,8 +405,8 @@ struct Map<'a> {
 }
 
 impl<'a> Map<'a> {
-    fn new(entries: &'a [(Key, Node)], gather: bool) -> Self {
-        let extensions = if gather {
+    fn new(entries: &'a [(Key, Node)], gather: bool, keep: bool) -> Self {
+        let extensions = if gather && keep {
             let ext: Vec<(Key, Node)> = entries
                 .iter()
                 .filter(|(k, _)| k.name.starts_with("x-"))
@@ -596,6 +598,18 @@ mod tests {
         let e = svc("image: x\nscale: lots\n").unwrap_err();
         assert_eq!(e.span.unwrap().line, 2);
         assert!(e.message.contains("\"lots\""), "{}", e.message);
+    }
+
+    #[test]
+    fn extension_keys_in_structs_without_extensions_are_ignored() {
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Check {
+            test: String,
+        }
+        let n = read::parse("test: x\nx-note: hi\n", "c.yaml").unwrap();
+        let c: Check = from_node(&n).unwrap();
+        assert_eq!(c.test, "x");
     }
 
     #[test]

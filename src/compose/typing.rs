@@ -4,9 +4,9 @@
 
 use super::error::{ErrorKind, LoadError, Result};
 use super::model::{Project, Service};
-use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use super::node::{Node, Span, Value};
+use super::node::Node;
 use super::suggest::did_you_mean;
 use super::typed::{self, TypeError, TypeErrorKind};
 use super::unsupported;
@@ -32,44 +32,13 @@ pub fn project(mut root: Node) -> Result<Project> {
             if key.name.starts_with("x-") {
                 continue;
             }
-            index_spans(&mut project.meta.spans, &key.name, &key.span, node);
             let svc: Service = typed::from_node(node)
                 .map_err(|e| convert(e, Some(&key.name), Section::Service))?;
             project.services.insert(key.name.clone(), svc);
         }
+        project.meta.source = Some(Arc::new(services));
     }
     Ok(project)
-}
-
-/// Remember where each service and its references were written, so checks
-/// after typing can still point at file:line:column.
-fn index_spans(spans: &mut BTreeMap<String, Span>, service: &str, at: &Span, node: &Node) {
-    let base = format!("services.{service}");
-    spans.insert(base.clone(), at.clone());
-    let Some(attrs) = node.as_map() else { return };
-    for (k, v) in attrs {
-        let path = format!("{base}.{}", k.name);
-        spans.insert(path.clone(), k.span.clone());
-        match (k.name.as_str(), &v.value) {
-            ("depends_on" | "networks", Value::Map(entries)) => {
-                for (dk, _) in entries {
-                    spans.insert(format!("{path}.{}", dk.name), dk.span.clone());
-                }
-            }
-            ("volumes" | "secrets" | "configs", Value::Seq(items)) => {
-                for item in items {
-                    if let Some(src) = item.get("source").and_then(|s| s.scalar_text()) {
-                        let span = item
-                            .get("source")
-                            .map(|s| s.span.clone())
-                            .unwrap_or_else(|| item.span.clone());
-                        spans.entry(format!("{path}.{src}")).or_insert(span);
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
 }
 
 #[derive(Clone, Copy)]

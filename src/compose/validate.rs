@@ -40,7 +40,7 @@ fn undefined(
 /// Attach the best known location of `path` to an error.
 fn located(project: &Project, path: &str, mut err: LoadError) -> LoadError {
     if err.span.is_none() {
-        err.span = project.meta.span(path).cloned();
+        err.span = project.meta.span(path);
     }
     err
 }

@@ -7,3 +7,5 @@ mod support;
 mod config_golden;
 mod config_oracle;
 mod config_roundtrip;
+mod cli_config;
+mod cli_graph;

@@ -73,22 +73,40 @@ pub struct ProjectMeta {
     pub active_profiles: Vec<String>,
     /// Services defined in the files but left out by profiles (for `config --profiles` and `down`).
     pub disabled_services: BTreeMap<String, Vec<String>>,
-    /// Where things were written, for errors found after typing: keys like
-    /// `services.web`, `services.web.depends_on.db`, `services.web.networks.back`,
-    /// `services.web.volumes.data`.
-    pub spans: BTreeMap<String, crate::compose::node::Span>,
+    /// The merged `services:` tree, kept so checks after typing can still point
+    /// at file:line:column (looked up only when an error needs it).
+    pub source: Option<std::sync::Arc<crate::compose::node::Node>>,
 }
 
 impl ProjectMeta {
-    /// The most precise known location for `path`, falling back to its parents.
-    pub fn span(&self, path: &str) -> Option<&crate::compose::node::Span> {
-        let mut p = path;
-        loop {
-            if let Some(s) = self.spans.get(p) {
-                return Some(s);
-            }
-            p = &p[..p.rfind('.')?];
+    /// Where `services.<name>[.<attr>[.<item>]]` was written: the item (a
+    /// `depends_on`/`networks` key, or the `source` of a volume, secret or
+    /// config), else the attribute, else the service.
+    pub fn span(&self, path: &str) -> Option<crate::compose::node::Span> {
+        let mut parts = path.splitn(4, '.');
+        if parts.next() != Some("services") {
+            return None;
         }
+        let services = self.source.as_deref()?;
+        let name = parts.next()?;
+        let service = services.get(name)?;
+        let service_span = services.key(name).map(|k| k.span.clone());
+        let Some(attr) = parts.next() else { return service_span };
+        let Some(attr_node) = service.get(attr) else { return service_span };
+        let attr_span = service.key(attr).map(|k| k.span.clone());
+        let Some(item) = parts.next() else { return attr_span };
+        if let Some(k) = attr_node.key(item) {
+            return Some(k.span.clone());
+        }
+        attr_node
+            .as_seq()
+            .and_then(|items| {
+                items.iter().find_map(|i| {
+                    let src = i.get("source")?;
+                    (src.scalar_text().as_deref() == Some(item)).then(|| src.span.clone())
+                })
+            })
+            .or(attr_span)
     }
 }
 
