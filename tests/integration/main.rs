@@ -9,3 +9,4 @@ mod config_oracle;
 mod config_roundtrip;
 mod cli_config;
 mod cli_graph;
+mod architecture;
