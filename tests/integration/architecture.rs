@@ -27,19 +27,35 @@ fn outside_crates_are_imported_only_by_their_owning_module() {
     ];
     let mut violations = Vec::new();
     for f in &files {
-        let rel = f.strip_prefix(&src).unwrap().to_string_lossy().replace('\\', "/");
+        let rel = f
+            .strip_prefix(&src)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
         let text = std::fs::read_to_string(f).unwrap();
         for (krate, allowed) in rules {
-            let used = text.contains(&format!("{krate}::")) || text.contains(&format!("use {krate}"));
+            let used =
+                text.contains(&format!("{krate}::")) || text.contains(&format!("use {krate}"));
             if used && !rel.starts_with(allowed) {
-                violations.push(format!("{rel} uses {krate} (allowed only under src/{allowed})"));
+                violations.push(format!(
+                    "{rel} uses {krate} (allowed only under src/{allowed})"
+                ));
             }
         }
         // The loader and the planner stay pure: no async runtime, no terminal.
         if (rel.starts_with("compose/") || rel.starts_with("plan/"))
-            && ["tokio::", "indicatif::", "bollard::", "std::process::Command"].iter().any(|m| text.contains(m))
+            && [
+                "tokio::",
+                "indicatif::",
+                "bollard::",
+                "std::process::Command",
+            ]
+            .iter()
+            .any(|m| text.contains(m))
         {
-            violations.push(format!("{rel} must stay pure (no Docker, async runtime, terminal or processes)"));
+            violations.push(format!(
+                "{rel} must stay pure (no Docker, async runtime, terminal or processes)"
+            ));
         }
     }
     assert!(violations.is_empty(), "{}", violations.join("\n"));

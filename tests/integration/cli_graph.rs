@@ -13,7 +13,11 @@ fn graph_formats_match_their_golden_files() {
         let mut cmd = aistack();
         cmd.args(["graph", "--format", format]);
         let out = run_in(cmd, &dir, &case_env(&dir));
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let got = String::from_utf8_lossy(&out.stdout).into_owned();
         let path = golden.join(format!("guide_ai_stack.{format}"));
         if update_golden() {

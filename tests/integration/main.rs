@@ -4,9 +4,9 @@
 
 mod support;
 
+mod architecture;
+mod cli_config;
+mod cli_graph;
 mod config_golden;
 mod config_oracle;
 mod config_roundtrip;
-mod cli_config;
-mod cli_graph;
-mod architecture;

@@ -91,10 +91,16 @@ impl ProjectMeta {
         let name = parts.next()?;
         let service = services.get(name)?;
         let service_span = services.key(name).map(|k| k.span.clone());
-        let Some(attr) = parts.next() else { return service_span };
-        let Some(attr_node) = service.get(attr) else { return service_span };
+        let Some(attr) = parts.next() else {
+            return service_span;
+        };
+        let Some(attr_node) = service.get(attr) else {
+            return service_span;
+        };
         let attr_span = service.key(attr).map(|k| k.span.clone());
-        let Some(item) = parts.next() else { return attr_span };
+        let Some(item) = parts.next() else {
+            return attr_span;
+        };
         if let Some(k) = attr_node.key(item) {
             return Some(k.span.clone());
         }
