@@ -3,11 +3,14 @@
 //! The spine: `commands` → `compose` (files → one validated `Project`, pure)
 //! → `plan` → `apply` → `engine` (the only module that talks to Docker);
 //! `report` owns what the user reads. `exit` decides exit codes.
+pub mod apply;
 pub mod cli;
 pub mod commands;
 pub mod compose;
+pub mod engine;
 pub mod exit;
 pub mod logging;
+pub mod plan;
 pub mod report;
 
 /// Context marker on errors whose diagnostic was already printed.

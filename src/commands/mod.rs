@@ -2,7 +2,13 @@
 //! output through `report`. anyhow lives here, at the edge.
 
 pub mod config;
+pub mod down;
+pub mod engine;
 pub mod graph;
+pub mod lock;
+pub mod logs;
+pub mod ps;
+pub mod up;
 pub mod variables;
 
 use std::collections::BTreeMap;
@@ -17,6 +23,10 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Config(args) => config::run(&cli.project, args),
         Command::Graph(args) => graph::run(&cli.project, args),
+        Command::Up(args) => up::run(&cli.project, args),
+        Command::Down(args) => down::run(&cli.project, args),
+        Command::Ps(args) => ps::run(&cli.project, args),
+        Command::Logs(args) => logs::run(&cli.project, args),
     }
 }
 
@@ -51,6 +61,19 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded> {
             }
             Ok(loaded)
         }
+        Err(e) => {
+            eprint!("{}", diagnostic::render(&e));
+            Err(anyhow::Error::new(e).context(crate::REPORTED))
+        }
+    }
+}
+
+/// The project name: from the compose files when there are some, else `-p`.
+pub fn project_name(p: &ProjectArgs) -> Result<String> {
+    let opts = load_options(p)?;
+    match compose::load(&opts) {
+        Ok(l) => Ok(l.project.name),
+        Err(e) if p.project_name.is_some() && e.kind == compose::ErrorKind::Io => Ok(p.project_name.clone().unwrap_or_default()),
         Err(e) => {
             eprint!("{}", diagnostic::render(&e));
             Err(anyhow::Error::new(e).context(crate::REPORTED))

@@ -51,3 +51,38 @@ fn excerpt(file: &str, line: u32, column: u32) -> Option<String> {
         .collect();
     Some(format!(" {pad} |\n {num} | {shown}\n {pad} | {lead}^\n"))
 }
+
+/// The block printed when `up` fails: what failed, and what the container says.
+pub fn failure(f: &crate::apply::Failure, d: Option<&crate::apply::diagnose::Diagnosis>) -> String {
+    let mut out = String::new();
+    let _ = write!(out, "error: ");
+    if let Some(s) = &f.service {
+        let _ = write!(out, "service \"{s}\": ");
+    }
+    let _ = writeln!(out, "{} ({})", f.message, f.node);
+    if let Some(d) = d {
+        let _ = writeln!(
+            out,
+            "  container {}: {}, exit code {}{}{}",
+            d.container,
+            d.state,
+            d.exit_code,
+            if d.oom_killed { ", killed: out of memory" } else { "" },
+            if d.restart_count > 0 { format!(", restarted {} times", d.restart_count) } else { String::new() }
+        );
+        if !d.health.is_empty() {
+            let _ = writeln!(out, "  last health checks:");
+            for (code, output) in &d.health {
+                let shown: String = output.lines().last().unwrap_or("").chars().take(200).collect();
+                let _ = writeln!(out, "    exit {code}: {shown}");
+            }
+        }
+        if !d.last_logs.is_empty() {
+            let _ = writeln!(out, "  last log lines:");
+            for l in &d.last_logs {
+                let _ = writeln!(out, "    {l}");
+            }
+        }
+    }
+    out
+}

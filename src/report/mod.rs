@@ -1,3 +1,5 @@
 //! Everything the user reads: diagnostics with source excerpts, warnings,
 //! progress (terminal and plain CI lines), log prefixes.
 pub mod diagnostic;
+pub mod logs;
+pub mod progress;

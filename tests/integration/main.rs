@@ -10,3 +10,4 @@ mod cli_graph;
 mod config_golden;
 mod config_oracle;
 mod config_roundtrip;
+mod engine_docker;

@@ -1,0 +1,303 @@
+//! Applying a plan: walk the DAG against any `Engine` with bounded
+//! parallelism. Makes no decisions: each node is the engine call the planner
+//! chose. Waits do not take a concurrency slot (so they can never starve the
+//! nodes they wait for); starts of port-publishing containers are serialized
+//! (the engine's port allocation races); the first failure stops new work,
+//! and dependents of a failed node are reported as skipped with the reason.
+pub mod diagnose;
+pub mod observe;
+pub mod progress;
+pub mod wait;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+// tokio's clock, so tests can pause time and deadlines stay deterministic.
+use tokio::time::Instant;
+
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+use tokio::sync::{Mutex, broadcast};
+
+use crate::engine::{Engine, EngineError};
+use crate::plan::{Action, Plan, WaitFor};
+
+pub use progress::{NoProgress, Phase, ProgressEvent, ProgressSink};
+pub use wait::HealthProbe;
+
+#[derive(Clone)]
+pub struct ApplyOptions {
+    /// Engine calls in flight at once (waits excluded).
+    pub concurrency: usize,
+    /// Absolute deadline for the whole apply (`--wait-timeout`).
+    pub deadline: Option<Instant>,
+    pub probe: HealthProbe,
+    pub progress: Arc<dyn ProgressSink>,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions { concurrency: 8, deadline: None, probe: HealthProbe::Eager, progress: Arc::new(NoProgress) }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Done,
+    Failed(String),
+    Skipped(String),
+    NotRun,
+}
+
+/// What happened to every node, and the first failure if any.
+#[derive(Debug, Clone)]
+pub struct ApplyReport {
+    pub outcomes: Vec<Outcome>,
+    pub failure: Option<Failure>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub node: String,
+    pub service: Option<String>,
+    pub message: String,
+    pub timed_out: bool,
+    /// Name of the container to diagnose, when a container failed.
+    pub container: Option<String>,
+}
+
+impl ApplyReport {
+    pub fn ok(&self) -> bool {
+        self.failure.is_none()
+    }
+}
+
+enum NodeResult {
+    Ok(Option<String>),
+    Err { message: String, timed_out: bool, container: Option<String> },
+}
+
+/// Run `plan`. `events` carries container names from the engine's event
+/// stream (opened by the caller before anything starts, so nothing is missed).
+pub async fn run<E: Engine>(
+    engine: &E,
+    plan: &Plan,
+    opts: &ApplyOptions,
+    events: &broadcast::Sender<String>,
+) -> ApplyReport {
+    let start = Instant::now();
+    let n = plan.nodes.len();
+    let mut outcomes = vec![Outcome::NotRun; n];
+    let mut remaining_deps: Vec<usize> = plan.nodes.iter().map(|x| x.deps.len()).collect();
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, node) in plan.nodes.iter().enumerate() {
+        for &d in &node.deps {
+            if d < n {
+                dependents[d].push(i);
+            }
+        }
+    }
+    let port_lock = Mutex::new(());
+    let mut ready: Vec<usize> = (0..n).filter(|&i| remaining_deps[i] == 0).collect();
+    ready.reverse();
+    let mut in_flight = FuturesUnordered::new();
+    let mut busy_slots = 0usize;
+    let mut failure: Option<Failure> = None;
+    let emit = |i: usize, phase: Phase| {
+        let node = &plan.nodes[i];
+        opts.progress.event(ProgressEvent {
+            id: node.id.clone(),
+            kind: node.action.kind(),
+            service: node.action.service().map(String::from),
+            phase,
+            elapsed: start.elapsed(),
+        });
+    };
+
+    loop {
+        // Launch what is ready, within the concurrency bound; waits are free.
+        let mut deferred = Vec::new();
+        while failure.is_none() {
+            let Some(i) = ready.pop() else { break };
+            let is_wait = matches!(plan.nodes[i].action, Action::Wait { .. });
+            if !is_wait && busy_slots >= opts.concurrency.max(1) {
+                deferred.push(i);
+                continue;
+            }
+            if !is_wait {
+                busy_slots += 1;
+            }
+            emit(i, Phase::Started);
+            let rx = events.subscribe();
+            let lock = &port_lock;
+            in_flight.push(async move { (i, is_wait, execute(engine, &plan.nodes[i].action, opts, lock, rx).await) });
+        }
+        ready.extend(deferred.into_iter().rev());
+        let Some((i, is_wait, result)) = in_flight.next().await else { break };
+        if !is_wait {
+            busy_slots -= 1;
+        }
+        match result {
+            NodeResult::Ok(decider) => {
+                outcomes[i] = Outcome::Done;
+                emit(i, decider.map(Phase::DoneBy).unwrap_or(Phase::Done));
+                for &d in &dependents[i] {
+                    remaining_deps[d] -= 1;
+                    if remaining_deps[d] == 0 && failure.is_none() {
+                        ready.push(d);
+                    }
+                }
+            }
+            NodeResult::Err { message, timed_out, container } => {
+                outcomes[i] = Outcome::Failed(message.clone());
+                emit(i, Phase::Failed(message.clone()));
+                if failure.is_none() {
+                    failure = Some(Failure {
+                        node: plan.nodes[i].id.clone(),
+                        service: plan.nodes[i].action.service().map(String::from),
+                        message,
+                        timed_out,
+                        container,
+                    });
+                }
+            }
+        }
+    }
+    if let Some(f) = &failure {
+        for (i, o) in outcomes.iter_mut().enumerate() {
+            if *o == Outcome::NotRun {
+                let reason = format!("not run: {} failed", f.node);
+                *o = Outcome::Skipped(reason.clone());
+                emit(i, Phase::Skipped(reason));
+            }
+        }
+    }
+    ApplyReport { outcomes, failure }
+}
+
+async fn execute<E: Engine>(
+    engine: &E,
+    action: &Action,
+    opts: &ApplyOptions,
+    port_lock: &Mutex<()>,
+    mut events: broadcast::Receiver<String>,
+) -> NodeResult {
+    let r: Result<Option<String>, (String, bool, Option<String>)> = match action {
+        Action::CreateNetwork { spec, .. } => engine.create_network(spec).await.map(|_| None).map_err(eng(None)),
+        Action::CreateVolume { spec, .. } => engine.create_volume(spec).await.map(|_| None).map_err(eng(None)),
+        Action::CreateContainer { spec, inject, .. } => async {
+            engine.create_container(spec).await.map_err(eng(Some(&spec.name)))?;
+            for f in inject {
+                engine
+                    .copy_file_into(&spec.name, &f.target, f.content.clone(), f.mode, 0, 0)
+                    .await
+                    .map_err(eng(Some(&spec.name)))?;
+            }
+            Ok(None)
+        }
+        .await,
+        Action::StartContainer { name, publishes_ports, .. } => {
+            let _guard = if *publishes_ports { Some(port_lock.lock().await) } else { None };
+            engine.start_container(name).await.map(|_| None).map_err(eng(Some(name)))
+        }
+        Action::StopContainer { name, timeout, .. } => {
+            engine.stop_container(name, *timeout).await.map(|_| None).map_err(eng(Some(name)))
+        }
+        Action::RemoveContainer { name, .. } => {
+            engine.remove_container(name, true, false).await.map(|_| None).map_err(eng(Some(name)))
+        }
+        Action::RemoveNetwork { name, .. } => remove_network(engine, name).await.map(|_| None).map_err(eng(None)),
+        Action::RemoveVolume { name, .. } => engine.remove_volume(name, false).await.map(|_| None).map_err(eng(None)),
+        Action::Wait { containers, until, health, allow_completed, .. } => {
+            let mut decided = Vec::new();
+            let mut result = Ok(None);
+            for c in containers {
+                match wait::container(engine, c, *until, *allow_completed, health.as_ref(), opts.probe, opts.deadline, &mut events)
+                    .await
+                {
+                    Ok(d) => decided.push(d),
+                    Err(wait::WaitError::Failed { container, reason }) => {
+                        result = Err((format!("{container} {reason}"), false, Some(container)));
+                        break;
+                    }
+                    Err(wait::WaitError::Timeout { container, last_state }) => {
+                        let what = match until {
+                            WaitFor::Running => "running",
+                            WaitFor::Healthy => "healthy",
+                            WaitFor::CompletedSuccessfully => "completed",
+                        };
+                        result = Err((
+                            format!("{container} was not {what} before the deadline (last state: {last_state})"),
+                            true,
+                            Some(container),
+                        ));
+                        break;
+                    }
+                    Err(wait::WaitError::Engine(e)) => {
+                        result = Err((e.to_string(), false, Some(c.clone())));
+                        break;
+                    }
+                }
+            }
+            result.map(|_: Option<String>| {
+                decided.sort();
+                decided.dedup();
+                Some(decided.join(", "))
+            })
+        }
+    };
+    match r {
+        Ok(d) => NodeResult::Ok(d),
+        Err((message, timed_out, container)) => NodeResult::Err { message, timed_out, container },
+    }
+}
+
+fn eng(container: Option<&str>) -> impl FnOnce(EngineError) -> (String, bool, Option<String>) + '_ {
+    move |e| {
+        let timed_out = matches!(e, EngineError::Timeout { .. });
+        (e.to_string(), timed_out, container.map(String::from))
+    }
+}
+
+/// The daemon releases a stopped container's endpoints asynchronously, so a
+/// network removal right after can be refused ("has active endpoints"):
+/// retry for a bounded time before giving up.
+async fn remove_network<E: Engine>(engine: &E, name: &str) -> Result<(), EngineError> {
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        match engine.remove_network(name).await {
+            Err(e) if e.to_string().contains("active endpoints") && Instant::now() < until => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Node outcomes by id (for reports and tests).
+pub fn outcomes_by_id<'a>(plan: &'a Plan, report: &'a ApplyReport) -> BTreeMap<&'a str, &'a Outcome> {
+    plan.nodes.iter().zip(&report.outcomes).map(|(n, o)| (n.id.as_str(), o)).collect()
+}
+
+/// Open the engine's event stream for a project and fan it out as container
+/// names. Call before the first start (engine notes G9).
+pub fn subscribe_events<E: Engine + 'static>(engine: &E, project: &str) -> broadcast::Sender<String> {
+    let (tx, _) = broadcast::channel(1024);
+    let mut stream = engine.events(&[(crate::plan::labels::PROJECT, project)], None);
+    let out = tx.clone();
+    tokio::spawn(async move {
+        while let Some(ev) = stream.next().await {
+            match ev {
+                Ok(ev) => {
+                    let _ = out.send(ev.container_name);
+                }
+                Err(_) => break,
+            }
+        }
+    });
+    tx
+}
+
+#[cfg(test)]
+mod tests;

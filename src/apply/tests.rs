@@ -1,0 +1,191 @@
+//! Executor tests on the in-memory engine, with tokio's paused clock so
+//! timing assertions are deterministic.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::compose::{self, LoadOptions, Project};
+use crate::engine::{Engine, EngineError, FakeEngine, Script};
+use crate::plan::{self, Observed, UpOptions};
+
+use super::progress::Recorder;
+use super::*;
+
+const STACK: &str = r#"
+name: demo
+services:
+  proxy:
+    image: proxy:1
+    ports: ["8080:80"]
+    depends_on:
+      gateway: {condition: service_healthy}
+  gateway:
+    image: gateway:1
+    depends_on:
+      redis: {condition: service_healthy}
+      migrate: {condition: service_completed_successfully}
+    healthcheck: {test: ["CMD", "true"], interval: 1s}
+  redis:
+    image: redis:7
+    healthcheck: {test: ["CMD", "true"], interval: 1s}
+  migrate:
+    image: gateway:1
+    restart: "no"
+  lone:
+    image: lone:1
+"#;
+
+fn load(yaml: &str) -> Project {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("compose.yaml"), yaml).unwrap();
+    compose::load(&LoadOptions::new(dir.path().to_path_buf(), BTreeMap::new())).unwrap().project
+}
+
+fn fresh_plan(p: &Project, wait: bool) -> plan::Plan {
+    let mut o = Observed::default();
+    for (n, s) in &p.services {
+        o.images.insert(s.image_name(&p.name, n));
+    }
+    plan::up(p, &o, &UpOptions { wait, ..Default::default() }).unwrap()
+}
+
+fn opts(probe: HealthProbe, deadline: Option<Duration>) -> ApplyOptions {
+    ApplyOptions {
+        concurrency: 4,
+        deadline: deadline.map(|d| Instant::now() + d),
+        probe,
+        progress: Arc::new(Recorder::default()),
+    }
+}
+
+fn position(calls: &[String], needle: &str) -> usize {
+    calls.iter().position(|c| c == needle).unwrap_or_else(|| panic!("no call {needle:?} in {calls:#?}"))
+}
+
+fn script_stack(e: &FakeEngine) {
+    e.on_start("demo-redis-1", Script::Healthy(Duration::from_millis(300)));
+    e.on_start("demo-gateway-1", Script::Healthy(Duration::from_millis(300)));
+    e.on_start("demo-migrate-1", Script::Exit(0, Duration::from_millis(200)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn dependents_start_only_after_their_dependencies_meet_their_conditions() {
+    let p = load(STACK);
+    let e = FakeEngine::new();
+    script_stack(&e);
+    let plan = fresh_plan(&p, true);
+    let events = subscribe_events(&e, "demo");
+    let report = run(&e, &plan, &opts(HealthProbe::Engine, None), &events).await;
+    assert!(report.ok(), "{:?}", report.failure);
+    let calls = e.calls();
+    assert!(position(&calls, "start_container demo-redis-1") < position(&calls, "start_container demo-gateway-1"));
+    assert!(position(&calls, "start_container demo-migrate-1") < position(&calls, "start_container demo-gateway-1"));
+    assert!(position(&calls, "start_container demo-gateway-1") < position(&calls, "start_container demo-proxy-1"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn independent_branches_run_in_parallel() {
+    let p = load("name: demo\nservices:\n  a:\n    image: a\n  b:\n    image: b\n  c:\n    image: c\n");
+    let e = FakeEngine::new();
+    e.set_latency("create_container", Duration::from_secs(1));
+    let plan = fresh_plan(&p, false);
+    let events = subscribe_events(&e, "demo");
+    let t = Instant::now();
+    let report = run(&e, &plan, &opts(HealthProbe::Engine, None), &events).await;
+    assert!(report.ok(), "{:?}", report.failure);
+    // Three one-second creates in parallel, not in sequence.
+    assert!(t.elapsed() < Duration::from_millis(2500), "took {:?}", t.elapsed());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_node_skips_its_dependents_and_reports_why() {
+    let p = load(STACK);
+    let e = FakeEngine::new();
+    script_stack(&e);
+    e.fail_next("create_container", EngineError::Api { status: 500, message: "disk full".into() });
+    let plan = fresh_plan(&p, false);
+    let events = subscribe_events(&e, "demo");
+    let report = run(&e, &plan, &opts(HealthProbe::Engine, None), &events).await;
+    let f = report.failure.clone().expect("a failure");
+    assert!(f.message.contains("disk full"), "{f:?}");
+    let by_id = outcomes_by_id(&plan, &report);
+    assert!(matches!(by_id["start:demo-proxy-1"], Outcome::Skipped(_)), "{by_id:?}");
+    assert!(!e.calls().iter().any(|c| c == "start_container demo-proxy-1"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unhealthy_dependency_fails_the_wait_at_once() {
+    let p = load(STACK);
+    let e = FakeEngine::new();
+    e.on_start("demo-redis-1", Script::Unhealthy(Duration::from_millis(500)));
+    e.on_start("demo-migrate-1", Script::Exit(0, Duration::from_millis(100)));
+    let plan = fresh_plan(&p, false);
+    let events = subscribe_events(&e, "demo");
+    let t = Instant::now();
+    let report = run(&e, &plan, &opts(HealthProbe::Engine, Some(Duration::from_secs(60))), &events).await;
+    let f = report.failure.expect("a failure");
+    assert!(f.message.contains("demo-redis-1") && f.message.contains("unhealthy"), "{f:?}");
+    assert!(!f.timed_out);
+    assert!(t.elapsed() < Duration::from_secs(5), "waited {:?}", t.elapsed());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_job_that_exits_non_zero_fails_its_dependents_wait() {
+    let p = load(STACK);
+    let e = FakeEngine::new();
+    e.on_start("demo-redis-1", Script::Healthy(Duration::from_millis(100)));
+    e.on_start("demo-migrate-1", Script::Exit(3, Duration::from_millis(100)));
+    let plan = fresh_plan(&p, false);
+    let events = subscribe_events(&e, "demo");
+    let report = run(&e, &plan, &opts(HealthProbe::Engine, None), &events).await;
+    let f = report.failure.expect("a failure");
+    assert!(f.message.contains("demo-migrate-1 exited with code 3"), "{f:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_deadline_is_real() {
+    let p = load(STACK);
+    let e = FakeEngine::new();
+    // redis never turns healthy and the engine decides: only the deadline ends it.
+    e.on_start("demo-migrate-1", Script::Exit(0, Duration::from_millis(100)));
+    let plan = fresh_plan(&p, false);
+    let events = subscribe_events(&e, "demo");
+    let t = Instant::now();
+    let report = run(&e, &plan, &opts(HealthProbe::Engine, Some(Duration::from_secs(5))), &events).await;
+    let f = report.failure.expect("a failure");
+    assert!(f.timed_out, "{f:?}");
+    assert!(t.elapsed() >= Duration::from_secs(5) && t.elapsed() < Duration::from_secs(7), "{:?}", t.elapsed());
+}
+
+#[tokio::test(start_paused = true)]
+async fn eager_probes_decide_health_before_the_engine_does() {
+    let p = load(STACK);
+    let e = FakeEngine::new();
+    // The engine would say healthy only after 30 s; our own probe passes at once.
+    e.on_start("demo-redis-1", Script::Healthy(Duration::from_secs(30)));
+    e.on_start("demo-gateway-1", Script::Healthy(Duration::from_secs(30)));
+    e.on_start("demo-migrate-1", Script::Exit(0, Duration::from_millis(100)));
+    let plan = fresh_plan(&p, false);
+    let events = subscribe_events(&e, "demo");
+    let t = Instant::now();
+    let report = run(&e, &plan, &opts(HealthProbe::Eager, None), &events).await;
+    assert!(report.ok(), "{:?}", report.failure);
+    assert!(t.elapsed() < Duration::from_secs(5), "took {:?}", t.elapsed());
+    assert!(e.calls().iter().any(|c| c.starts_with("exec demo-redis-1 true")), "{:#?}", e.calls());
+}
+
+#[tokio::test(start_paused = true)]
+async fn waits_do_not_hold_concurrency_slots() {
+    // With one slot, a wait holding it would deadlock the start it waits for.
+    let p = load(STACK);
+    let e = FakeEngine::new();
+    script_stack(&e);
+    let plan = fresh_plan(&p, true);
+    let events = subscribe_events(&e, "demo");
+    let mut o = opts(HealthProbe::Engine, Some(Duration::from_secs(60)));
+    o.concurrency = 1;
+    let report = run(&e, &plan, &o, &events).await;
+    assert!(report.ok(), "{:?}", report.failure);
+    let _ = e.info().await;
+}

@@ -1,0 +1,64 @@
+//! `aistack down`: stop and remove the project's containers (reverse
+//! dependency order), its networks, and with `-v` its volumes. Without a
+//! compose file, `-p NAME` finds everything by label.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Result;
+
+use crate::apply::{self, ApplyOptions};
+use crate::cli::{DownArgs, ProjectArgs};
+use crate::compose::{self, ErrorKind};
+use crate::exit::{Exit, ExitError};
+use crate::plan::{self, DownOptions};
+use crate::report::{diagnostic, progress};
+
+pub fn run(p: &ProjectArgs, args: DownArgs) -> Result<()> {
+    let opts = super::load_options(p)?;
+    // With -p and no compose file around, work from labels alone.
+    let project = match compose::load(&opts) {
+        Ok(l) => Some(l.project),
+        Err(e) if e.kind == ErrorKind::Io && e.message.starts_with("no configuration file") && p.project_name.is_some() => None,
+        Err(e) => {
+            eprint!("{}", diagnostic::render(&e));
+            return Err(anyhow::Error::new(e).context(crate::REPORTED));
+        }
+    };
+    let name = match (&project, &p.project_name) {
+        (Some(pr), _) => pr.name.clone(),
+        (None, Some(n)) => n.clone(),
+        (None, None) => unreachable!("checked above"),
+    };
+    super::engine::runtime()?.block_on(async move {
+        let engine = super::engine::connect().await?;
+        let _lock = super::lock::project(&name)?;
+        let observed = apply::observe::by_name(&engine, &name).await?;
+        let plan = plan::down(
+            project.as_ref(),
+            &observed,
+            &DownOptions {
+                volumes: args.volumes,
+                remove_orphans: args.remove_orphans,
+                timeout: args.timeout.map(Duration::from_secs),
+            },
+        );
+        for note in &plan.notes {
+            eprintln!("note: {note}");
+        }
+        if args.dry_run {
+            print!("{plan}");
+            return Ok(());
+        }
+        let aopts = ApplyOptions { progress: Arc::from(progress::sink(args.progress)), ..Default::default() };
+        let events = tokio::sync::broadcast::channel(16).0;
+        let report = apply::run(&engine, &plan, &aopts, &events).await;
+        match report.failure {
+            None => Ok(()),
+            Some(f) => {
+                eprint!("{}", diagnostic::failure(&f, None));
+                Err(anyhow::Error::new(ExitError::new(Exit::Failure, "down failed")).context(crate::REPORTED))
+            }
+        }
+    })
+}

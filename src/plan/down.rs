@@ -1,0 +1,145 @@
+//! `down` planning: stop containers in reverse dependency order (a service
+//! stops after everything that depends on it), remove them, then the
+//! project's networks and, with `-v`, its volumes. Works from labels alone
+//! when there is no compose file (`down -p NAME`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use crate::compose::model::Project;
+use crate::engine::types::ObservedContainer;
+
+use super::action::{Action, Plan};
+use super::labels;
+use super::observed::{self, Observed};
+
+#[derive(Debug, Clone, Default)]
+pub struct DownOptions {
+    pub volumes: bool,
+    pub remove_orphans: bool,
+    /// `-t`: overrides every service's stop_grace_period.
+    pub timeout: Option<Duration>,
+}
+
+pub fn down(project: Option<&Project>, observed: &Observed, opts: &DownOptions) -> Plan {
+    let mut plan = Plan::default();
+    let in_scope = |c: &ObservedContainer| -> bool {
+        let Some(p) = project else { return true };
+        if observed::is_oneoff(c) || opts.remove_orphans {
+            return true;
+        }
+        let svc = c.labels.get(labels::SERVICE).map(String::as_str).unwrap_or("");
+        p.services.contains_key(svc) || p.meta.disabled_services.contains_key(svc)
+    };
+    let containers: Vec<&ObservedContainer> = observed.containers.iter().filter(|c| in_scope(c)).collect();
+    let skipped: Vec<&str> =
+        observed.containers.iter().filter(|c| !in_scope(c)).map(|c| c.name.as_str()).collect();
+    if !skipped.is_empty() {
+        plan.notes.push(format!(
+            "orphan containers left running: {} (`down --remove-orphans` removes them)",
+            skipped.join(", ")
+        ));
+    }
+
+    // Who depends on whom: from the model, or from the depends_on label Compose also reads.
+    let mut dependents: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for c in &containers {
+        let svc = c.labels.get(labels::SERVICE).cloned().unwrap_or_default();
+        let deps: Vec<String> = match project.and_then(|p| p.services.get(&svc)) {
+            Some(s) => s.depends_on.keys().cloned().collect(),
+            None => c
+                .labels
+                .get(labels::DEPENDS_ON)
+                .map(|l| l.split(',').filter_map(|d| d.split(':').next()).filter(|d| !d.is_empty()).map(String::from).collect())
+                .unwrap_or_default(),
+        };
+        for d in deps {
+            dependents.entry(d).or_default().insert(svc.clone());
+        }
+    }
+
+    let mut sorted = containers.clone();
+    sorted.sort_by(|a, b| a.name.cmp(&b.name));
+    // Stop nodes in an order where dependents come first; cycles cannot occur
+    // for a loaded project, and label-derived graphs fall back to name order.
+    let mut stop_of: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let mut remaining: Vec<&ObservedContainer> = sorted;
+    let mut removes = Vec::new();
+    while !remaining.is_empty() {
+        let ready: Vec<&ObservedContainer> = remaining
+            .iter()
+            .copied()
+            .filter(|c| {
+                let svc = service_of(c);
+                dependents.get(&svc).is_none_or(|ds| {
+                    ds.iter().all(|d| d == &svc || !remaining.iter().any(|r| service_of(r) == *d))
+                })
+            })
+            .collect();
+        let batch = if ready.is_empty() { remaining.clone() } else { ready };
+        for c in &batch {
+            let svc = service_of(c);
+            let deps: Vec<usize> = dependents
+                .get(&svc)
+                .into_iter()
+                .flatten()
+                .filter(|d| **d != svc)
+                .flat_map(|d| stop_of.get(d).cloned().unwrap_or_default())
+                .collect();
+            let timeout = opts.timeout.unwrap_or_else(|| {
+                project
+                    .and_then(|p| p.services.get(&svc))
+                    .map(super::spec::stop_timeout)
+                    .unwrap_or(Duration::from_secs(10))
+            });
+            let stop = if observed::is_running(c) {
+                let i = plan.push(
+                    format!("stop:{}", c.name),
+                    Action::StopContainer { service: svc.clone(), name: c.name.clone(), timeout },
+                    "down",
+                    deps.clone(),
+                );
+                stop_of.entry(svc.clone()).or_default().push(i);
+                Some(i)
+            } else {
+                None
+            };
+            let rm_deps = stop.map(|s| vec![s]).unwrap_or(deps);
+            removes.push(plan.push(
+                format!("remove:{}", c.name),
+                Action::RemoveContainer { service: svc.clone(), name: c.name.clone() },
+                "down",
+                rm_deps,
+            ));
+        }
+        remaining.retain(|c| !batch.iter().any(|b| b.id == c.id));
+    }
+
+    let mut nets: Vec<_> = observed
+        .networks
+        .iter()
+        .filter(|n| n.labels.get(labels::PROJECT).is_some())
+        .filter(|n| match project {
+            Some(p) => p.networks.values().any(|pn| pn.name == n.name && !pn.external),
+            None => true,
+        })
+        .collect();
+    nets.sort_by(|a, b| a.name.cmp(&b.name));
+    for n in nets {
+        let key = n.labels.get(labels::NETWORK).cloned().unwrap_or_else(|| n.name.clone());
+        plan.push(format!("network:{key}"), Action::RemoveNetwork { key, name: n.name.clone() }, "down", removes.clone());
+    }
+    if opts.volumes {
+        let mut vols: Vec<_> = observed.volumes.iter().filter(|v| v.labels.get(labels::PROJECT).is_some()).collect();
+        vols.sort_by(|a, b| a.name.cmp(&b.name));
+        for v in vols {
+            let key = v.labels.get(labels::VOLUME).cloned().unwrap_or_else(|| v.name.clone());
+            plan.push(format!("volume:{key}"), Action::RemoveVolume { key, name: v.name.clone() }, "down -v", removes.clone());
+        }
+    }
+    plan
+}
+
+fn service_of(c: &ObservedContainer) -> String {
+    c.labels.get(labels::SERVICE).cloned().unwrap_or_default()
+}
