@@ -21,7 +21,10 @@ pub struct Diagnosis {
 }
 
 pub async fn gather<E: Engine>(engine: &E, container: &str, log_lines: usize) -> Diagnosis {
-    let mut d = Diagnosis { container: container.to_string(), ..Default::default() };
+    let mut d = Diagnosis {
+        container: container.to_string(),
+        ..Default::default()
+    };
     if let Ok(details) = engine.inspect_container(container).await {
         d.state = format!("{:?}", details.container.state).to_lowercase();
         d.exit_code = details.container.exit_code;
@@ -34,7 +37,11 @@ pub async fn gather<E: Engine>(engine: &E, container: &str, log_lines: usize) ->
             .collect();
     }
     let logs = engine.logs(container, false, Some(log_lines), false, None);
-    let lines = tokio::time::timeout(std::time::Duration::from_secs(5), logs.take(log_lines).collect::<Vec<_>>()).await;
+    let lines = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        logs.take(log_lines).collect::<Vec<_>>(),
+    )
+    .await;
     if let Ok(lines) = lines {
         d.last_logs = lines
             .into_iter()

@@ -38,7 +38,12 @@ pub struct ApplyOptions {
 
 impl Default for ApplyOptions {
     fn default() -> Self {
-        ApplyOptions { concurrency: 8, deadline: None, probe: HealthProbe::Eager, progress: Arc::new(NoProgress) }
+        ApplyOptions {
+            concurrency: 8,
+            deadline: None,
+            probe: HealthProbe::Eager,
+            progress: Arc::new(NoProgress),
+        }
     }
 }
 
@@ -75,7 +80,11 @@ impl ApplyReport {
 
 enum NodeResult {
     Ok(Option<String>),
-    Err { message: String, timed_out: bool, container: Option<String> },
+    Err {
+        message: String,
+        timed_out: bool,
+        container: Option<String>,
+    },
 }
 
 /// Run `plan`. `events` carries container names from the engine's event
@@ -131,10 +140,18 @@ pub async fn run<E: Engine>(
             emit(i, Phase::Started);
             let rx = events.subscribe();
             let lock = &port_lock;
-            in_flight.push(async move { (i, is_wait, execute(engine, &plan.nodes[i].action, opts, lock, rx).await) });
+            in_flight.push(async move {
+                (
+                    i,
+                    is_wait,
+                    execute(engine, &plan.nodes[i].action, opts, lock, rx).await,
+                )
+            });
         }
         ready.extend(deferred.into_iter().rev());
-        let Some((i, is_wait, result)) = in_flight.next().await else { break };
+        let Some((i, is_wait, result)) = in_flight.next().await else {
+            break;
+        };
         if !is_wait {
             busy_slots -= 1;
         }
@@ -149,7 +166,11 @@ pub async fn run<E: Engine>(
                     }
                 }
             }
-            NodeResult::Err { message, timed_out, container } => {
+            NodeResult::Err {
+                message,
+                timed_out,
+                container,
+            } => {
                 outcomes[i] = Outcome::Failed(message.clone());
                 emit(i, Phase::Failed(message.clone()));
                 if failure.is_none() {
@@ -184,51 +205,103 @@ async fn execute<E: Engine>(
     mut events: broadcast::Receiver<String>,
 ) -> NodeResult {
     let r: Result<Option<String>, (String, bool, Option<String>)> = match action {
-        Action::CreateNetwork { spec, .. } => engine.create_network(spec).await.map(|_| None).map_err(eng(None)),
-        Action::CreateVolume { spec, .. } => engine.create_volume(spec).await.map(|_| None).map_err(eng(None)),
-        Action::CreateContainer { spec, inject, .. } => async {
-            engine.create_container(spec).await.map_err(eng(Some(&spec.name)))?;
-            for f in inject {
+        Action::CreateNetwork { spec, .. } => engine
+            .create_network(spec)
+            .await
+            .map(|_| None)
+            .map_err(eng(None)),
+        Action::CreateVolume { spec, .. } => engine
+            .create_volume(spec)
+            .await
+            .map(|_| None)
+            .map_err(eng(None)),
+        Action::CreateContainer { spec, inject, .. } => {
+            async {
                 engine
-                    .copy_file_into(&spec.name, &f.target, f.content.clone(), f.mode, 0, 0)
+                    .create_container(spec)
                     .await
                     .map_err(eng(Some(&spec.name)))?;
+                for f in inject {
+                    engine
+                        .copy_file_into(&spec.name, &f.target, f.content.clone(), f.mode, 0, 0)
+                        .await
+                        .map_err(eng(Some(&spec.name)))?;
+                }
+                Ok(None)
             }
-            Ok(None)
+            .await
         }
-        .await,
-        Action::StartContainer { name, publishes_ports, .. } => {
-            let _guard = if *publishes_ports { Some(port_lock.lock().await) } else { None };
-            engine.start_container(name).await.map(|_| None).map_err(eng(Some(name)))
+        Action::StartContainer {
+            name,
+            publishes_ports,
+            ..
+        } => {
+            let _guard = if *publishes_ports {
+                Some(port_lock.lock().await)
+            } else {
+                None
+            };
+            engine
+                .start_container(name)
+                .await
+                .map(|_| None)
+                .map_err(eng(Some(name)))
         }
-        Action::StopContainer { name, timeout, .. } => {
-            engine.stop_container(name, *timeout).await.map(|_| None).map_err(eng(Some(name)))
-        }
-        Action::RemoveContainer { name, .. } => {
-            engine.remove_container(name, true, false).await.map(|_| None).map_err(eng(Some(name)))
-        }
-        Action::RemoveNetwork { name, .. } => remove_network(engine, name).await.map(|_| None).map_err(eng(None)),
-        Action::RemoveVolume { name, .. } => engine.remove_volume(name, false).await.map(|_| None).map_err(eng(None)),
-        Action::Wait { containers, until, health, allow_completed, .. } => {
+        Action::StopContainer { name, timeout, .. } => engine
+            .stop_container(name, *timeout)
+            .await
+            .map(|_| None)
+            .map_err(eng(Some(name))),
+        Action::RemoveContainer { name, .. } => engine
+            .remove_container(name, true, false)
+            .await
+            .map(|_| None)
+            .map_err(eng(Some(name))),
+        Action::RemoveNetwork { name, .. } => remove_network(engine, name)
+            .await
+            .map(|_| None)
+            .map_err(eng(None)),
+        Action::RemoveVolume { name, .. } => engine
+            .remove_volume(name, false)
+            .await
+            .map(|_| None)
+            .map_err(eng(None)),
+        Action::Wait {
+            containers,
+            until,
+            health,
+            allow_completed,
+            ..
+        } => {
             let mut decided = Vec::new();
             let mut result = Ok(None);
             for c in containers {
-                match wait::container(engine, c, *until, *allow_completed, health.as_ref(), opts.probe, opts.deadline, &mut events)
-                    .await
-                {
+                let cond = wait::Condition {
+                    until: *until,
+                    allow_completed: *allow_completed,
+                    health: health.as_ref(),
+                    probe: opts.probe,
+                    deadline: opts.deadline,
+                };
+                match wait::container(engine, c, cond, &mut events).await {
                     Ok(d) => decided.push(d),
                     Err(wait::WaitError::Failed { container, reason }) => {
                         result = Err((format!("{container} {reason}"), false, Some(container)));
                         break;
                     }
-                    Err(wait::WaitError::Timeout { container, last_state }) => {
+                    Err(wait::WaitError::Timeout {
+                        container,
+                        last_state,
+                    }) => {
                         let what = match until {
                             WaitFor::Running => "running",
                             WaitFor::Healthy => "healthy",
                             WaitFor::CompletedSuccessfully => "completed",
                         };
                         result = Err((
-                            format!("{container} was not {what} before the deadline (last state: {last_state})"),
+                            format!(
+                                "{container} was not {what} before the deadline (last state: {last_state})"
+                            ),
                             true,
                             Some(container),
                         ));
@@ -249,7 +322,11 @@ async fn execute<E: Engine>(
     };
     match r {
         Ok(d) => NodeResult::Ok(d),
-        Err((message, timed_out, container)) => NodeResult::Err { message, timed_out, container },
+        Err((message, timed_out, container)) => NodeResult::Err {
+            message,
+            timed_out,
+            container,
+        },
     }
 }
 
@@ -276,13 +353,23 @@ async fn remove_network<E: Engine>(engine: &E, name: &str) -> Result<(), EngineE
 }
 
 /// Node outcomes by id (for reports and tests).
-pub fn outcomes_by_id<'a>(plan: &'a Plan, report: &'a ApplyReport) -> BTreeMap<&'a str, &'a Outcome> {
-    plan.nodes.iter().zip(&report.outcomes).map(|(n, o)| (n.id.as_str(), o)).collect()
+pub fn outcomes_by_id<'a>(
+    plan: &'a Plan,
+    report: &'a ApplyReport,
+) -> BTreeMap<&'a str, &'a Outcome> {
+    plan.nodes
+        .iter()
+        .zip(&report.outcomes)
+        .map(|(n, o)| (n.id.as_str(), o))
+        .collect()
 }
 
 /// Open the engine's event stream for a project and fan it out as container
 /// names. Call before the first start (engine notes G9).
-pub fn subscribe_events<E: Engine + 'static>(engine: &E, project: &str) -> broadcast::Sender<String> {
+pub fn subscribe_events<E: Engine + 'static>(
+    engine: &E,
+    project: &str,
+) -> broadcast::Sender<String> {
     let (tx, _) = broadcast::channel(1024);
     let mut stream = engine.events(&[(crate::plan::labels::PROJECT, project)], None);
     let out = tx.clone();

@@ -9,8 +9,12 @@ use crate::plan::{Observed, labels};
 pub async fn project<E: Engine>(engine: &E, project: &Project) -> Result<Observed> {
     let mut o = by_name(engine, &project.name).await?;
     // External resources carry no project label: look them up by exact name.
-    let externals: Vec<&str> =
-        project.networks.values().filter(|n| n.external).map(|n| n.name.as_str()).collect();
+    let externals: Vec<&str> = project
+        .networks
+        .values()
+        .filter(|n| n.external)
+        .map(|n| n.name.as_str())
+        .collect();
     if !externals.is_empty() {
         for n in engine.list_networks(&[]).await? {
             if externals.contains(&n.name.as_str()) && !o.networks.iter().any(|m| m.id == n.id) {
@@ -18,7 +22,12 @@ pub async fn project<E: Engine>(engine: &E, project: &Project) -> Result<Observe
             }
         }
     }
-    let ext_vols: Vec<&str> = project.volumes.values().filter(|v| v.external).map(|v| v.name.as_str()).collect();
+    let ext_vols: Vec<&str> = project
+        .volumes
+        .values()
+        .filter(|v| v.external)
+        .map(|v| v.name.as_str())
+        .collect();
     if !ext_vols.is_empty() {
         for v in engine.list_volumes(&[]).await? {
             if ext_vols.contains(&v.name.as_str()) && !o.volumes.iter().any(|m| m.name == v.name) {

@@ -39,7 +39,9 @@ services:
 fn load(yaml: &str) -> Project {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("compose.yaml"), yaml).unwrap();
-    compose::load(&LoadOptions::new(dir.path().to_path_buf(), BTreeMap::new())).unwrap().project
+    compose::load(&LoadOptions::new(dir.path().to_path_buf(), BTreeMap::new()))
+        .unwrap()
+        .project
 }
 
 fn fresh_plan(p: &Project, wait: bool) -> plan::Plan {
@@ -47,7 +49,15 @@ fn fresh_plan(p: &Project, wait: bool) -> plan::Plan {
     for (n, s) in &p.services {
         o.images.insert(s.image_name(&p.name, n));
     }
-    plan::up(p, &o, &UpOptions { wait, ..Default::default() }).unwrap()
+    plan::up(
+        p,
+        &o,
+        &UpOptions {
+            wait,
+            ..Default::default()
+        },
+    )
+    .unwrap()
 }
 
 fn opts(probe: HealthProbe, deadline: Option<Duration>) -> ApplyOptions {
@@ -60,13 +70,22 @@ fn opts(probe: HealthProbe, deadline: Option<Duration>) -> ApplyOptions {
 }
 
 fn position(calls: &[String], needle: &str) -> usize {
-    calls.iter().position(|c| c == needle).unwrap_or_else(|| panic!("no call {needle:?} in {calls:#?}"))
+    calls
+        .iter()
+        .position(|c| c == needle)
+        .unwrap_or_else(|| panic!("no call {needle:?} in {calls:#?}"))
 }
 
 fn script_stack(e: &FakeEngine) {
     e.on_start("demo-redis-1", Script::Healthy(Duration::from_millis(300)));
-    e.on_start("demo-gateway-1", Script::Healthy(Duration::from_millis(300)));
-    e.on_start("demo-migrate-1", Script::Exit(0, Duration::from_millis(200)));
+    e.on_start(
+        "demo-gateway-1",
+        Script::Healthy(Duration::from_millis(300)),
+    );
+    e.on_start(
+        "demo-migrate-1",
+        Script::Exit(0, Duration::from_millis(200)),
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -79,14 +98,24 @@ async fn dependents_start_only_after_their_dependencies_meet_their_conditions() 
     let report = run(&e, &plan, &opts(HealthProbe::Engine, None), &events).await;
     assert!(report.ok(), "{:?}", report.failure);
     let calls = e.calls();
-    assert!(position(&calls, "start_container demo-redis-1") < position(&calls, "start_container demo-gateway-1"));
-    assert!(position(&calls, "start_container demo-migrate-1") < position(&calls, "start_container demo-gateway-1"));
-    assert!(position(&calls, "start_container demo-gateway-1") < position(&calls, "start_container demo-proxy-1"));
+    assert!(
+        position(&calls, "start_container demo-redis-1")
+            < position(&calls, "start_container demo-gateway-1")
+    );
+    assert!(
+        position(&calls, "start_container demo-migrate-1")
+            < position(&calls, "start_container demo-gateway-1")
+    );
+    assert!(
+        position(&calls, "start_container demo-gateway-1")
+            < position(&calls, "start_container demo-proxy-1")
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn independent_branches_run_in_parallel() {
-    let p = load("name: demo\nservices:\n  a:\n    image: a\n  b:\n    image: b\n  c:\n    image: c\n");
+    let p =
+        load("name: demo\nservices:\n  a:\n    image: a\n  b:\n    image: b\n  c:\n    image: c\n");
     let e = FakeEngine::new();
     e.set_latency("create_container", Duration::from_secs(1));
     let plan = fresh_plan(&p, false);
@@ -95,7 +124,11 @@ async fn independent_branches_run_in_parallel() {
     let report = run(&e, &plan, &opts(HealthProbe::Engine, None), &events).await;
     assert!(report.ok(), "{:?}", report.failure);
     // Three one-second creates in parallel, not in sequence.
-    assert!(t.elapsed() < Duration::from_millis(2500), "took {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_millis(2500),
+        "took {:?}",
+        t.elapsed()
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -103,31 +136,63 @@ async fn a_failed_node_skips_its_dependents_and_reports_why() {
     let p = load(STACK);
     let e = FakeEngine::new();
     script_stack(&e);
-    e.fail_next("create_container", EngineError::Api { status: 500, message: "disk full".into() });
+    e.fail_next(
+        "create_container",
+        EngineError::Api {
+            status: 500,
+            message: "disk full".into(),
+        },
+    );
     let plan = fresh_plan(&p, false);
     let events = subscribe_events(&e, "demo");
     let report = run(&e, &plan, &opts(HealthProbe::Engine, None), &events).await;
     let f = report.failure.clone().expect("a failure");
     assert!(f.message.contains("disk full"), "{f:?}");
     let by_id = outcomes_by_id(&plan, &report);
-    assert!(matches!(by_id["start:demo-proxy-1"], Outcome::Skipped(_)), "{by_id:?}");
-    assert!(!e.calls().iter().any(|c| c == "start_container demo-proxy-1"));
+    assert!(
+        matches!(by_id["start:demo-proxy-1"], Outcome::Skipped(_)),
+        "{by_id:?}"
+    );
+    assert!(
+        !e.calls()
+            .iter()
+            .any(|c| c == "start_container demo-proxy-1")
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn an_unhealthy_dependency_fails_the_wait_at_once() {
     let p = load(STACK);
     let e = FakeEngine::new();
-    e.on_start("demo-redis-1", Script::Unhealthy(Duration::from_millis(500)));
-    e.on_start("demo-migrate-1", Script::Exit(0, Duration::from_millis(100)));
+    e.on_start(
+        "demo-redis-1",
+        Script::Unhealthy(Duration::from_millis(500)),
+    );
+    e.on_start(
+        "demo-migrate-1",
+        Script::Exit(0, Duration::from_millis(100)),
+    );
     let plan = fresh_plan(&p, false);
     let events = subscribe_events(&e, "demo");
     let t = Instant::now();
-    let report = run(&e, &plan, &opts(HealthProbe::Engine, Some(Duration::from_secs(60))), &events).await;
+    let report = run(
+        &e,
+        &plan,
+        &opts(HealthProbe::Engine, Some(Duration::from_secs(60))),
+        &events,
+    )
+    .await;
     let f = report.failure.expect("a failure");
-    assert!(f.message.contains("demo-redis-1") && f.message.contains("unhealthy"), "{f:?}");
+    assert!(
+        f.message.contains("demo-redis-1") && f.message.contains("unhealthy"),
+        "{f:?}"
+    );
     assert!(!f.timed_out);
-    assert!(t.elapsed() < Duration::from_secs(5), "waited {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "waited {:?}",
+        t.elapsed()
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -135,12 +200,18 @@ async fn a_job_that_exits_non_zero_fails_its_dependents_wait() {
     let p = load(STACK);
     let e = FakeEngine::new();
     e.on_start("demo-redis-1", Script::Healthy(Duration::from_millis(100)));
-    e.on_start("demo-migrate-1", Script::Exit(3, Duration::from_millis(100)));
+    e.on_start(
+        "demo-migrate-1",
+        Script::Exit(3, Duration::from_millis(100)),
+    );
     let plan = fresh_plan(&p, false);
     let events = subscribe_events(&e, "demo");
     let report = run(&e, &plan, &opts(HealthProbe::Engine, None), &events).await;
     let f = report.failure.expect("a failure");
-    assert!(f.message.contains("demo-migrate-1 exited with code 3"), "{f:?}");
+    assert!(
+        f.message.contains("demo-migrate-1 exited with code 3"),
+        "{f:?}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -148,14 +219,27 @@ async fn the_deadline_is_real() {
     let p = load(STACK);
     let e = FakeEngine::new();
     // redis never turns healthy and the engine decides: only the deadline ends it.
-    e.on_start("demo-migrate-1", Script::Exit(0, Duration::from_millis(100)));
+    e.on_start(
+        "demo-migrate-1",
+        Script::Exit(0, Duration::from_millis(100)),
+    );
     let plan = fresh_plan(&p, false);
     let events = subscribe_events(&e, "demo");
     let t = Instant::now();
-    let report = run(&e, &plan, &opts(HealthProbe::Engine, Some(Duration::from_secs(5))), &events).await;
+    let report = run(
+        &e,
+        &plan,
+        &opts(HealthProbe::Engine, Some(Duration::from_secs(5))),
+        &events,
+    )
+    .await;
     let f = report.failure.expect("a failure");
     assert!(f.timed_out, "{f:?}");
-    assert!(t.elapsed() >= Duration::from_secs(5) && t.elapsed() < Duration::from_secs(7), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() >= Duration::from_secs(5) && t.elapsed() < Duration::from_secs(7),
+        "{:?}",
+        t.elapsed()
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -165,14 +249,27 @@ async fn eager_probes_decide_health_before_the_engine_does() {
     // The engine would say healthy only after 30 s; our own probe passes at once.
     e.on_start("demo-redis-1", Script::Healthy(Duration::from_secs(30)));
     e.on_start("demo-gateway-1", Script::Healthy(Duration::from_secs(30)));
-    e.on_start("demo-migrate-1", Script::Exit(0, Duration::from_millis(100)));
+    e.on_start(
+        "demo-migrate-1",
+        Script::Exit(0, Duration::from_millis(100)),
+    );
     let plan = fresh_plan(&p, false);
     let events = subscribe_events(&e, "demo");
     let t = Instant::now();
     let report = run(&e, &plan, &opts(HealthProbe::Eager, None), &events).await;
     assert!(report.ok(), "{:?}", report.failure);
-    assert!(t.elapsed() < Duration::from_secs(5), "took {:?}", t.elapsed());
-    assert!(e.calls().iter().any(|c| c.starts_with("exec demo-redis-1 true")), "{:#?}", e.calls());
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        t.elapsed()
+    );
+    assert!(
+        e.calls()
+            .iter()
+            .any(|c| c.starts_with("exec demo-redis-1 true")),
+        "{:#?}",
+        e.calls()
+    );
 }
 
 #[tokio::test(start_paused = true)]

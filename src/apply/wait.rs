@@ -27,9 +27,15 @@ pub enum HealthProbe {
 #[derive(Debug, Clone, PartialEq)]
 pub enum WaitError {
     /// The condition can no longer be met: says why (exited, unhealthy, crash loop).
-    Failed { container: String, reason: String },
+    Failed {
+        container: String,
+        reason: String,
+    },
     /// The deadline passed first.
-    Timeout { container: String, last_state: String },
+    Timeout {
+        container: String,
+        last_state: String,
+    },
     Engine(EngineError),
 }
 
@@ -49,27 +55,48 @@ pub fn probe_command(test: &[String]) -> Option<Vec<String>> {
     }
 }
 
-/// Wait until one container meets `until`. Returns what decided it.
+/// What to wait for, and how.
+#[derive(Clone, Copy)]
+pub struct Condition<'a> {
+    pub until: WaitFor,
+    /// Exiting 0 counts as success (a job under `--wait`).
+    pub allow_completed: bool,
+    /// The service's own health check, for eager probes.
+    pub health: Option<&'a HealthSpec>,
+    pub probe: HealthProbe,
+    pub deadline: Option<Instant>,
+}
+
+/// Wait until one container meets the condition. Returns what decided it.
 pub async fn container<E: Engine>(
     engine: &E,
     name: &str,
-    until: WaitFor,
-    allow_completed: bool,
-    health: Option<&HealthSpec>,
-    probe: HealthProbe,
-    deadline: Option<Instant>,
+    cond: Condition<'_>,
     events: &mut broadcast::Receiver<String>,
 ) -> Result<String, WaitError> {
+    let Condition {
+        until,
+        allow_completed,
+        health,
+        probe,
+        deadline,
+    } = cond;
     let mut first_restarts: Option<i64> = None;
     let mut next_probe = Instant::now();
     loop {
-        let details = engine.inspect_container(name).await.map_err(WaitError::Engine)?;
+        let details = engine
+            .inspect_container(name)
+            .await
+            .map_err(WaitError::Engine)?;
         let restarts = details.container.restart_count;
         let base = *first_restarts.get_or_insert(restarts);
         if restarts - base >= MAX_RESTARTS {
             return Err(WaitError::Failed {
                 container: name.into(),
-                reason: format!("crash loop: restarted {} times while waiting", restarts - base),
+                reason: format!(
+                    "crash loop: restarted {} times while waiting",
+                    restarts - base
+                ),
             });
         }
         if let Some(done) = evaluate(&details, until, allow_completed)? {
@@ -79,18 +106,19 @@ pub async fn container<E: Engine>(
             && probe == HealthProbe::Eager
             && details.container.state == ContainerState::Running
             && Instant::now() >= next_probe
+            && let Some(spec) = health
+            && let Some(cmd) = probe_command(&spec.test)
         {
-            if let Some(spec) = health {
-                if let Some(cmd) = probe_command(&spec.test) {
-                    let timeout = spec.timeout.unwrap_or(Duration::from_secs(30)).min(Duration::from_secs(30));
-                    if let Ok(out) = engine.exec(name, &cmd, None, &[], timeout).await {
-                        if out.exit_code == 0 {
-                            return Ok("eager probe".into());
-                        }
-                    }
-                    next_probe = Instant::now() + PROBE_EVERY;
-                }
+            let timeout = spec
+                .timeout
+                .unwrap_or(Duration::from_secs(30))
+                .min(Duration::from_secs(30));
+            if let Ok(out) = engine.exec(name, &cmd, None, &[], timeout).await
+                && out.exit_code == 0
+            {
+                return Ok("eager probe".into());
             }
+            next_probe = Instant::now() + PROBE_EVERY;
         }
         let sleep_for = if until == WaitFor::Healthy && probe == HealthProbe::Eager {
             PROBE_EVERY
@@ -99,10 +127,13 @@ pub async fn container<E: Engine>(
         };
         let wake = tokio::time::sleep(sleep_for);
         tokio::pin!(wake);
-        if let Some(d) = deadline {
-            if Instant::now() >= d {
-                return Err(WaitError::Timeout { container: name.into(), last_state: describe(&details) });
-            }
+        if let Some(d) = deadline
+            && Instant::now() >= d
+        {
+            return Err(WaitError::Timeout {
+                container: name.into(),
+                last_state: describe(&details),
+            });
         }
         let deadline_sleep = async {
             match deadline {
@@ -127,7 +158,11 @@ pub async fn container<E: Engine>(
 }
 
 /// `Some(decider)` when met, `None` to keep waiting, `Err` when it can no longer be met.
-fn evaluate(d: &ContainerDetails, until: WaitFor, allow_completed: bool) -> Result<Option<String>, WaitError> {
+fn evaluate(
+    d: &ContainerDetails,
+    until: WaitFor,
+    allow_completed: bool,
+) -> Result<Option<String>, WaitError> {
     let c = &d.container;
     let name = c.name.clone();
     let exited = matches!(c.state, ContainerState::Exited | ContainerState::Dead);
@@ -137,17 +172,30 @@ fn evaluate(d: &ContainerDetails, until: WaitFor, allow_completed: bool) -> Resu
                 return if c.exit_code == 0 {
                     Ok(Some("exited 0".into()))
                 } else {
-                    Err(WaitError::Failed { container: name, reason: format!("exited with code {}", c.exit_code) })
+                    Err(WaitError::Failed {
+                        container: name,
+                        reason: format!("exited with code {}", c.exit_code),
+                    })
                 };
             }
             Ok(None)
         }
         WaitFor::Running => match c.state {
             ContainerState::Running => Ok(Some("running".into())),
-            _ if exited && allow_completed && c.exit_code == 0 => Ok(Some("completed (exit 0)".into())),
+            _ if exited && allow_completed && c.exit_code == 0 => {
+                Ok(Some("completed (exit 0)".into()))
+            }
             _ if exited => Err(WaitError::Failed {
                 container: name,
-                reason: format!("exited with code {}{}", c.exit_code, if d.oom_killed { " (killed: out of memory)" } else { "" }),
+                reason: format!(
+                    "exited with code {}{}",
+                    c.exit_code,
+                    if d.oom_killed {
+                        " (killed: out of memory)"
+                    } else {
+                        ""
+                    }
+                ),
             }),
             _ => Ok(None),
         },
@@ -172,10 +220,12 @@ fn evaluate(d: &ContainerDetails, until: WaitFor, allow_completed: bool) -> Resu
             };
             match c.health {
                 Some(HealthState::Healthy) if fresh => Ok(Some("engine health check".into())),
-                Some(HealthState::Unhealthy) if fresh && c.state == ContainerState::Running => Err(WaitError::Failed {
-                    container: name,
-                    reason: "health check reports unhealthy".into(),
-                }),
+                Some(HealthState::Unhealthy) if fresh && c.state == ContainerState::Running => {
+                    Err(WaitError::Failed {
+                        container: name,
+                        reason: "health check reports unhealthy".into(),
+                    })
+                }
                 _ => Ok(None),
             }
         }

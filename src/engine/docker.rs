@@ -23,7 +23,8 @@ use bollard::query_parameters::{
 };
 use futures_util::{Stream, StreamExt, TryStreamExt, future, stream};
 
-use super::convert::{self, LineSplitter};
+use super::convert;
+use super::lines::LineSplitter;
 use super::quirks::ApiVersion;
 use super::types::*;
 use super::{Engine, EngineError, Result, one_line};
@@ -89,9 +90,10 @@ fn classify(host: &str, err: BollardError, what: &str) -> EngineError {
             };
             EngineError::from_status(status_code, &message, what)
         }
+        // bollard's own client-wide deadline (G8); ours fire first.
         BollardError::RequestTimeoutError => EngineError::Timeout {
             what: what.to_string(),
-            after: CALL_TIMEOUT,
+            after: Duration::from_secs(120),
         },
         BollardError::SocketNotFoundError(path) => {
             unreachable(format!("socket {path} does not exist"))

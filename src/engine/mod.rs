@@ -16,6 +16,7 @@ use futures_util::Stream;
 pub mod convert;
 pub mod docker;
 pub mod fake;
+pub mod lines;
 pub mod quirks;
 pub mod types;
 
@@ -119,7 +120,8 @@ pub trait Engine: Send + Sync {
     /// Returns the new network's ID. A name that already exists is a
     /// `Conflict` (the daemon before 1.44 would create a duplicate, G3).
     fn create_network(&self, spec: &NetworkSpec) -> impl Future<Output = Result<String>> + Send;
-    /// A network that is already gone is not an error.
+    /// A network that is already gone is not an error. A running container
+    /// still attached makes it `Api { status: 403 }` ("active endpoints").
     fn remove_network(&self, id: &str) -> impl Future<Output = Result<()>> + Send;
     fn connect_network(
         &self,
@@ -154,6 +156,8 @@ pub trait Engine: Send + Sync {
     /// Creates the container attached to all of `spec.networks` (connecting
     /// the extra ones before returning, G4) and returns its ID. If a connect
     /// fails, the half-made container is removed and the error returned.
+    /// Note: 20.10 does not check that the networks exist until start, which
+    /// then fails with `NotFound` naming the network.
     fn create_container(&self, spec: &ContainerSpec)
     -> impl Future<Output = Result<String>> + Send;
     /// Already running is not an error.
@@ -187,8 +191,10 @@ pub trait Engine: Send + Sync {
     ) -> impl Future<Output = Result<ExecOutput>> + Send;
 
     /// Container events (start, die, health_status, oom, destroy) of
-    /// containers matching `labels`, from `since` (or from now). Open it
-    /// *before* starting containers so no transition is missed (G9).
+    /// containers matching `labels`, from `since` (default: the time of this
+    /// call, even if the stream is first polled later). Open it *before*
+    /// starting containers so no transition is missed (G9). Health events
+    /// come only on changes, never for "starting".
     fn events(
         &self,
         labels: &[(&str, &str)],

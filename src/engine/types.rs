@@ -180,9 +180,11 @@ pub struct Ulimit {
 pub struct ContainerSpec {
     pub name: String,
     pub image: String,
-    /// `Some(vec![])` clears the image's CMD.
+    /// Replaces the image's CMD. Measured on 20.10: `Some(vec![])` clears
+    /// it only when `entrypoint` is also given; alone, the daemon keeps the
+    /// image's CMD.
     pub command: Option<Vec<String>>,
-    /// `Some(vec![])` clears the image's ENTRYPOINT.
+    /// Replaces the image's ENTRYPOINT; `Some(vec![])` clears it.
     pub entrypoint: Option<Vec<String>>,
     /// "KEY=VALUE".
     pub env: Vec<String>,
@@ -256,7 +258,9 @@ pub struct ObservedNetwork {
     pub name: String,
     pub labels: BTreeMap<String, String>,
     pub internal: bool,
-    /// Names of the attached containers, sorted.
+    /// Names of the attached *running* containers, sorted. The daemon
+    /// creates endpoints at start: a created container is not listed, and
+    /// does not keep the network from being removed (it then fails to start).
     pub containers: Vec<String>,
 }
 

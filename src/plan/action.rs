@@ -31,10 +31,25 @@ impl WaitFor {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    CreateNetwork { key: String, spec: NetworkSpec },
-    CreateVolume { key: String, spec: VolumeSpec },
-    CreateContainer { service: String, number: u32, spec: Box<ContainerSpec>, inject: Vec<InjectedFile> },
-    StartContainer { service: String, name: String, publishes_ports: bool },
+    CreateNetwork {
+        key: String,
+        spec: NetworkSpec,
+    },
+    CreateVolume {
+        key: String,
+        spec: VolumeSpec,
+    },
+    CreateContainer {
+        service: String,
+        number: u32,
+        spec: Box<ContainerSpec>,
+        inject: Vec<InjectedFile>,
+    },
+    StartContainer {
+        service: String,
+        name: String,
+        publishes_ports: bool,
+    },
     Wait {
         service: String,
         containers: Vec<String>,
@@ -45,10 +60,23 @@ pub enum Action {
         /// `--wait` on a job (`restart: "no"`): exiting 0 counts as success.
         allow_completed: bool,
     },
-    StopContainer { service: String, name: String, timeout: Duration },
-    RemoveContainer { service: String, name: String },
-    RemoveNetwork { key: String, name: String },
-    RemoveVolume { key: String, name: String },
+    StopContainer {
+        service: String,
+        name: String,
+        timeout: Duration,
+    },
+    RemoveContainer {
+        service: String,
+        name: String,
+    },
+    RemoveNetwork {
+        key: String,
+        name: String,
+    },
+    RemoveVolume {
+        key: String,
+        name: String,
+    },
 }
 
 impl Action {
@@ -99,11 +127,22 @@ pub struct Plan {
 }
 
 impl Plan {
-    pub fn push(&mut self, id: String, action: Action, cause: impl Into<String>, deps: Vec<usize>) -> usize {
+    pub fn push(
+        &mut self,
+        id: String,
+        action: Action,
+        cause: impl Into<String>,
+        deps: Vec<usize>,
+    ) -> usize {
         let mut deps = deps;
         deps.sort_unstable();
         deps.dedup();
-        self.nodes.push(Node { id, action, cause: cause.into(), deps });
+        self.nodes.push(Node {
+            id,
+            action,
+            cause: cause.into(),
+            deps,
+        });
         self.nodes.len() - 1
     }
 
@@ -124,7 +163,14 @@ impl fmt::Display for Plan {
         }
         for (i, n) in self.nodes.iter().enumerate() {
             let deps: Vec<String> = n.deps.iter().map(|d| d.to_string()).collect();
-            writeln!(f, "#{i} [{}] {} {} ({})", deps.join(","), n.id, n.action.kind(), n.cause)?;
+            writeln!(
+                f,
+                "#{i} [{}] {} {} ({})",
+                deps.join(","),
+                n.id,
+                n.action.kind(),
+                n.cause
+            )?;
         }
         for note in &self.notes {
             writeln!(f, "note: {note}")?;

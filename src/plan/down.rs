@@ -28,12 +28,21 @@ pub fn down(project: Option<&Project>, observed: &Observed, opts: &DownOptions) 
         if observed::is_oneoff(c) || opts.remove_orphans {
             return true;
         }
-        let svc = c.labels.get(labels::SERVICE).map(String::as_str).unwrap_or("");
+        let svc = c
+            .labels
+            .get(labels::SERVICE)
+            .map(String::as_str)
+            .unwrap_or("");
         p.services.contains_key(svc) || p.meta.disabled_services.contains_key(svc)
     };
-    let containers: Vec<&ObservedContainer> = observed.containers.iter().filter(|c| in_scope(c)).collect();
-    let skipped: Vec<&str> =
-        observed.containers.iter().filter(|c| !in_scope(c)).map(|c| c.name.as_str()).collect();
+    let containers: Vec<&ObservedContainer> =
+        observed.containers.iter().filter(|c| in_scope(c)).collect();
+    let skipped: Vec<&str> = observed
+        .containers
+        .iter()
+        .filter(|c| !in_scope(c))
+        .map(|c| c.name.as_str())
+        .collect();
     if !skipped.is_empty() {
         plan.notes.push(format!(
             "orphan containers left running: {} (`down --remove-orphans` removes them)",
@@ -50,7 +59,13 @@ pub fn down(project: Option<&Project>, observed: &Observed, opts: &DownOptions) 
             None => c
                 .labels
                 .get(labels::DEPENDS_ON)
-                .map(|l| l.split(',').filter_map(|d| d.split(':').next()).filter(|d| !d.is_empty()).map(String::from).collect())
+                .map(|l| {
+                    l.split(',')
+                        .filter_map(|d| d.split(':').next())
+                        .filter(|d| !d.is_empty())
+                        .map(String::from)
+                        .collect()
+                })
                 .unwrap_or_default(),
         };
         for d in deps {
@@ -72,11 +87,16 @@ pub fn down(project: Option<&Project>, observed: &Observed, opts: &DownOptions) 
             .filter(|c| {
                 let svc = service_of(c);
                 dependents.get(&svc).is_none_or(|ds| {
-                    ds.iter().all(|d| d == &svc || !remaining.iter().any(|r| service_of(r) == *d))
+                    ds.iter()
+                        .all(|d| d == &svc || !remaining.iter().any(|r| service_of(r) == *d))
                 })
             })
             .collect();
-        let batch = if ready.is_empty() { remaining.clone() } else { ready };
+        let batch = if ready.is_empty() {
+            remaining.clone()
+        } else {
+            ready
+        };
         for c in &batch {
             let svc = service_of(c);
             let deps: Vec<usize> = dependents
@@ -95,7 +115,11 @@ pub fn down(project: Option<&Project>, observed: &Observed, opts: &DownOptions) 
             let stop = if observed::is_running(c) {
                 let i = plan.push(
                     format!("stop:{}", c.name),
-                    Action::StopContainer { service: svc.clone(), name: c.name.clone(), timeout },
+                    Action::StopContainer {
+                        service: svc.clone(),
+                        name: c.name.clone(),
+                        timeout,
+                    },
                     "down",
                     deps.clone(),
                 );
@@ -107,7 +131,10 @@ pub fn down(project: Option<&Project>, observed: &Observed, opts: &DownOptions) 
             let rm_deps = stop.map(|s| vec![s]).unwrap_or(deps);
             removes.push(plan.push(
                 format!("remove:{}", c.name),
-                Action::RemoveContainer { service: svc.clone(), name: c.name.clone() },
+                Action::RemoveContainer {
+                    service: svc.clone(),
+                    name: c.name.clone(),
+                },
                 "down",
                 rm_deps,
             ));
@@ -118,23 +145,54 @@ pub fn down(project: Option<&Project>, observed: &Observed, opts: &DownOptions) 
     let mut nets: Vec<_> = observed
         .networks
         .iter()
-        .filter(|n| n.labels.get(labels::PROJECT).is_some())
+        .filter(|n| n.labels.contains_key(labels::PROJECT))
         .filter(|n| match project {
-            Some(p) => p.networks.values().any(|pn| pn.name == n.name && !pn.external),
+            Some(p) => p
+                .networks
+                .values()
+                .any(|pn| pn.name == n.name && !pn.external),
             None => true,
         })
         .collect();
     nets.sort_by(|a, b| a.name.cmp(&b.name));
     for n in nets {
-        let key = n.labels.get(labels::NETWORK).cloned().unwrap_or_else(|| n.name.clone());
-        plan.push(format!("network:{key}"), Action::RemoveNetwork { key, name: n.name.clone() }, "down", removes.clone());
+        let key = n
+            .labels
+            .get(labels::NETWORK)
+            .cloned()
+            .unwrap_or_else(|| n.name.clone());
+        plan.push(
+            format!("network:{key}"),
+            Action::RemoveNetwork {
+                key,
+                name: n.name.clone(),
+            },
+            "down",
+            removes.clone(),
+        );
     }
     if opts.volumes {
-        let mut vols: Vec<_> = observed.volumes.iter().filter(|v| v.labels.get(labels::PROJECT).is_some()).collect();
+        let mut vols: Vec<_> = observed
+            .volumes
+            .iter()
+            .filter(|v| v.labels.contains_key(labels::PROJECT))
+            .collect();
         vols.sort_by(|a, b| a.name.cmp(&b.name));
         for v in vols {
-            let key = v.labels.get(labels::VOLUME).cloned().unwrap_or_else(|| v.name.clone());
-            plan.push(format!("volume:{key}"), Action::RemoveVolume { key, name: v.name.clone() }, "down -v", removes.clone());
+            let key = v
+                .labels
+                .get(labels::VOLUME)
+                .cloned()
+                .unwrap_or_else(|| v.name.clone());
+            plan.push(
+                format!("volume:{key}"),
+                Action::RemoveVolume {
+                    key,
+                    name: v.name.clone(),
+                },
+                "down -v",
+                removes.clone(),
+            );
         }
     }
     plan

@@ -38,7 +38,10 @@ mod tests {
 
     #[test]
     fn scale_and_dependencies_do_not_change_the_hash() {
-        let mut a = Service { image: "busybox".into(), ..Default::default() };
+        let mut a = Service {
+            image: "busybox".into(),
+            ..Default::default()
+        };
         let h = service(&a);
         a.scale = Some(3);
         a.profiles.push("debug".into());

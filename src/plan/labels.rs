@@ -31,7 +31,13 @@ fn version() -> &'static str {
 }
 
 /// Labels on a service container. User labels first; ours override them, as Compose does.
-pub fn container(project: &Project, name: &str, svc: &Service, number: u32, hash: &str) -> BTreeMap<String, String> {
+pub fn container(
+    project: &Project,
+    name: &str,
+    svc: &Service,
+    number: u32,
+    hash: &str,
+) -> BTreeMap<String, String> {
     let mut l = svc.labels.clone();
     l.insert(PROJECT.into(), project.name.clone());
     l.insert(SERVICE.into(), name.into());
@@ -39,11 +45,24 @@ pub fn container(project: &Project, name: &str, svc: &Service, number: u32, hash
     l.insert(ONEOFF.into(), "False".into());
     l.insert(COMPOSE_HASH.into(), hash.into());
     l.insert(AISTACK_HASH.into(), hash.into());
-    l.insert(WORKING_DIR.into(), project.meta.working_dir.display().to_string());
-    let files: Vec<String> = project.meta.config_files.iter().map(|p| p.display().to_string()).collect();
+    l.insert(
+        WORKING_DIR.into(),
+        project.meta.working_dir.display().to_string(),
+    );
+    let files: Vec<String> = project
+        .meta
+        .config_files
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
     l.insert(CONFIG_FILES.into(), files.join(","));
     if !project.meta.env_files.is_empty() {
-        let envs: Vec<String> = project.meta.env_files.iter().map(|p| p.display().to_string()).collect();
+        let envs: Vec<String> = project
+            .meta
+            .env_files
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
         l.insert(ENV_FILE.into(), envs.join(","));
     }
     let deps: Vec<String> = svc
@@ -58,7 +77,11 @@ pub fn container(project: &Project, name: &str, svc: &Service, number: u32, hash
 }
 
 /// Labels on a project network (no Compose config-hash: Compose then never recreates it).
-pub fn network(project: &str, key: &str, user: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+pub fn network(
+    project: &str,
+    key: &str,
+    user: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
     let mut l = user.clone();
     l.insert(PROJECT.into(), project.into());
     l.insert(NETWORK.into(), key.into());
@@ -68,7 +91,11 @@ pub fn network(project: &str, key: &str, user: &BTreeMap<String, String>) -> BTr
 }
 
 /// Labels on a project volume (no Compose config-hash: Compose then never prompts to delete it).
-pub fn volume(project: &str, key: &str, user: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+pub fn volume(
+    project: &str,
+    key: &str,
+    user: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
     let mut l = user.clone();
     l.insert(PROJECT.into(), project.into());
     l.insert(VOLUME.into(), key.into());

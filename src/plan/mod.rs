@@ -19,12 +19,20 @@ pub use up::{UpOptions, up};
 pub enum PlanError {
     #[error("no such service: {0}")]
     NoSuchService(String),
-    #[error("network \"{key}\" is declared external, but network \"{name}\" does not exist; create it with `docker network create {name}`")]
+    #[error(
+        "network \"{key}\" is declared external, but network \"{name}\" does not exist; create it with `docker network create {name}`"
+    )]
     ExternalNetworkMissing { key: String, name: String },
-    #[error("volume \"{key}\" is declared external, but volume \"{name}\" does not exist; create it with `docker volume create {name}`")]
+    #[error(
+        "volume \"{key}\" is declared external, but volume \"{name}\" does not exist; create it with `docker volume create {name}`"
+    )]
     ExternalVolumeMissing { key: String, name: String },
     #[error("service \"{service}\": image \"{image}\" is not present locally and no registry can be reached{}", if *.buildable { "; build it first (`aistack build` arrives with image builds; `docker compose build` works meanwhile)" } else { "; load or build it first (`docker load`, `docker build -t ...`)" })]
-    ImageMissing { service: String, image: String, buildable: bool },
+    ImageMissing {
+        service: String,
+        image: String,
+        buildable: bool,
+    },
 }
 #[cfg(test)]
 mod tests;

@@ -32,7 +32,9 @@ impl Observed {
         let mut out: Vec<&ObservedContainer> = self
             .containers
             .iter()
-            .filter(|c| !is_oneoff(c) && c.labels.get(labels::SERVICE).map(String::as_str) == Some(service))
+            .filter(|c| {
+                !is_oneoff(c) && c.labels.get(labels::SERVICE).map(String::as_str) == Some(service)
+            })
             .collect();
         out.sort_by_key(|c| number(c));
         out
@@ -44,7 +46,10 @@ pub fn is_oneoff(c: &ObservedContainer) -> bool {
 }
 
 pub fn number(c: &ObservedContainer) -> u32 {
-    c.labels.get(labels::NUMBER).and_then(|n| n.parse().ok()).unwrap_or(0)
+    c.labels
+        .get(labels::NUMBER)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }
 
 pub fn hash(c: &ObservedContainer) -> &str {
@@ -56,5 +61,8 @@ pub fn hash(c: &ObservedContainer) -> &str {
 }
 
 pub fn is_running(c: &ObservedContainer) -> bool {
-    matches!(c.state, ContainerState::Running | ContainerState::Restarting)
+    matches!(
+        c.state,
+        ContainerState::Running | ContainerState::Restarting
+    )
 }

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use crate::compose::model::{Mount, Network, Project, Service, Volume};
 use crate::engine::types::{
-    ContainerSpec, DeviceSpec, EndpointSpec, HealthSpec, HostBinding, IpamPool, MountKind, MountSpec, NetworkSpec,
-    PortKey, RestartPolicy, Ulimit, VolumeSpec,
+    ContainerSpec, DeviceSpec, EndpointSpec, HealthSpec, HostBinding, IpamPool, MountKind,
+    MountSpec, NetworkSpec, PortKey, RestartPolicy, Ulimit, VolumeSpec,
 };
 
 use super::labels;
@@ -87,7 +87,9 @@ pub fn container(
         tty: svc.tty,
         stdin_open: svc.stdin_open,
         stop_signal: non_empty(&svc.stop_signal),
-        stop_timeout: svc.stop_grace_period.map(|d| d.as_std().as_secs().min(u32::MAX as u64) as u32),
+        stop_timeout: svc
+            .stop_grace_period
+            .map(|d| d.as_std().as_secs().min(u32::MAX as u64) as u32),
         healthcheck: healthcheck(svc),
         restart: restart(svc),
         read_only: svc.read_only,
@@ -96,13 +98,21 @@ pub fn container(
         cap_add: svc.cap_add.clone(),
         cap_drop: svc.cap_drop.clone(),
         security_opt: svc.security_opt.clone(),
-        extra_hosts: svc.extra_hosts.iter().map(|h| h.replacen('=', ":", 1)).collect(),
+        extra_hosts: svc
+            .extra_hosts
+            .iter()
+            .map(|h| h.replacen('=', ":", 1))
+            .collect(),
         dns: svc.dns.0.clone(),
         dns_search: svc.dns_search.0.clone(),
         dns_opt: svc.dns_opt.clone(),
         sysctls: svc.sysctls.clone(),
         log_driver: svc.logging.as_ref().and_then(|l| non_empty(&l.driver)),
-        log_opts: svc.logging.as_ref().map(|l| l.options.clone()).unwrap_or_default(),
+        log_opts: svc
+            .logging
+            .as_ref()
+            .map(|l| l.options.clone())
+            .unwrap_or_default(),
         group_add: svc.group_add.clone(),
         ipc: non_empty(&svc.ipc),
         pid: non_empty(&svc.pid),
@@ -125,8 +135,16 @@ pub fn container(
         .iter()
         .map(|d| DeviceSpec {
             host_path: d.source.clone(),
-            container_path: if d.target.is_empty() { d.source.clone() } else { d.target.clone() },
-            permissions: if d.permissions.is_empty() { "rwm".into() } else { d.permissions.clone() },
+            container_path: if d.target.is_empty() {
+                d.source.clone()
+            } else {
+                d.target.clone()
+            },
+            permissions: if d.permissions.is_empty() {
+                "rwm".into()
+            } else {
+                d.permissions.clone()
+            },
         })
         .collect();
     spec.ulimits = svc
@@ -134,7 +152,11 @@ pub fn container(
         .iter()
         .map(|(n, u)| {
             let (soft, hard) = u.limits();
-            Ulimit { name: n.clone(), soft, hard }
+            Ulimit {
+                name: n.clone(),
+                soft,
+                hard,
+            }
         })
         .collect();
     for t in &svc.tmpfs.0 {
@@ -155,7 +177,11 @@ pub fn container(
                     .get(svc_name)
                     .map(|s| labels::container_name(&project.name, svc_name, s, 1))
                     .unwrap_or_else(|| svc_name.to_string());
-                if mode.is_empty() { target } else { format!("{target}:{mode}") }
+                if mode.is_empty() {
+                    target
+                } else {
+                    format!("{target}:{mode}")
+                }
             }
         })
         .collect();
@@ -167,7 +193,10 @@ pub fn container(
 pub fn healthcheck(svc: &Service) -> Option<HealthSpec> {
     let hc = svc.healthcheck.as_ref()?;
     if hc.is_disabled() {
-        return Some(HealthSpec { test: vec!["NONE".into()], ..Default::default() });
+        return Some(HealthSpec {
+            test: vec!["NONE".into()],
+            ..Default::default()
+        });
     }
     Some(HealthSpec {
         test: hc.test.clone(),
@@ -183,30 +212,54 @@ pub fn healthcheck(svc: &Service) -> Option<HealthSpec> {
 /// (`any` → always, `on-failure` with `max_attempts`, `none` → no).
 fn restart(svc: &Service) -> Option<RestartPolicy> {
     if !svc.restart.is_empty() {
-        let (name, n) = svc.restart.split_once(':').unwrap_or((svc.restart.as_str(), ""));
+        let (name, n) = svc
+            .restart
+            .split_once(':')
+            .unwrap_or((svc.restart.as_str(), ""));
         return Some(match name {
             "always" => RestartPolicy::Always,
             "unless-stopped" => RestartPolicy::UnlessStopped,
-            "on-failure" => RestartPolicy::OnFailure { max_retries: n.parse().ok() },
+            "on-failure" => RestartPolicy::OnFailure {
+                max_retries: n.parse().ok(),
+            },
             _ => RestartPolicy::No,
         });
     }
     let rp = svc.deploy.as_ref()?.restart_policy.as_ref()?;
     Some(match rp.condition.as_str() {
         "none" => RestartPolicy::No,
-        "on-failure" => RestartPolicy::OnFailure { max_retries: rp.max_attempts.map(|m| m.min(u32::MAX as u64) as u32) },
+        "on-failure" => RestartPolicy::OnFailure {
+            max_retries: rp.max_attempts.map(|m| m.min(u32::MAX as u64) as u32),
+        },
         _ => RestartPolicy::Always,
     })
 }
 
 fn resources(svc: &Service, spec: &mut ContainerSpec) {
-    let limits = svc.deploy.as_ref().and_then(|d| d.resources.limits.as_ref());
-    let reservations = svc.deploy.as_ref().and_then(|d| d.resources.reservations.as_ref());
+    let limits = svc
+        .deploy
+        .as_ref()
+        .and_then(|d| d.resources.limits.as_ref());
+    let reservations = svc
+        .deploy
+        .as_ref()
+        .and_then(|d| d.resources.reservations.as_ref());
     spec.memory = svc.mem_limit.or(limits.and_then(|l| l.memory)).map(|b| b.0);
-    spec.memory_reservation = svc.mem_reservation.or(reservations.and_then(|r| r.memory)).map(|b| b.0);
-    let cpus = if svc.cpus != 0.0 { svc.cpus } else { limits.map(|l| l.cpus).unwrap_or(0.0) };
+    spec.memory_reservation = svc
+        .mem_reservation
+        .or(reservations.and_then(|r| r.memory))
+        .map(|b| b.0);
+    let cpus = if svc.cpus != 0.0 {
+        svc.cpus
+    } else {
+        limits.map(|l| l.cpus).unwrap_or(0.0)
+    };
     spec.nano_cpus = (cpus > 0.0).then(|| (cpus * 1e9).round() as i64);
-    let pids = if svc.pids_limit != 0 { svc.pids_limit } else { limits.map(|l| l.pids).unwrap_or(0) };
+    let pids = if svc.pids_limit != 0 {
+        svc.pids_limit
+    } else {
+        limits.map(|l| l.pids).unwrap_or(0)
+    };
     spec.pids_limit = (pids != 0).then_some(pids);
 }
 
@@ -217,7 +270,10 @@ fn ports(svc: &Service, spec: &mut ContainerSpec) {
         let (lo, hi) = port.split_once('-').unwrap_or((port, port));
         if let (Ok(lo), Ok(hi)) = (lo.parse::<u16>(), hi.parse::<u16>()) {
             for p in lo..=hi.max(lo) {
-                let key = PortKey { port: p, protocol: proto.to_string() };
+                let key = PortKey {
+                    port: p,
+                    protocol: proto.to_string(),
+                };
                 if !spec.exposed_ports.contains(&key) {
                     spec.exposed_ports.push(key);
                 }
@@ -225,8 +281,14 @@ fn ports(svc: &Service, spec: &mut ContainerSpec) {
         }
     }
     for p in &svc.ports {
-        let Ok(port) = u16::try_from(p.target) else { continue };
-        let protocol = if p.protocol.is_empty() { "tcp".to_string() } else { p.protocol.clone() };
+        let Ok(port) = u16::try_from(p.target) else {
+            continue;
+        };
+        let protocol = if p.protocol.is_empty() {
+            "tcp".to_string()
+        } else {
+            p.protocol.clone()
+        };
         let key = PortKey { port, protocol };
         // Docker publishes only ports that are also exposed (engine notes G5).
         if !spec.exposed_ports.contains(&key) {
@@ -235,7 +297,10 @@ fn ports(svc: &Service, spec: &mut ContainerSpec) {
         spec.port_bindings
             .entry(key)
             .or_default()
-            .push(HostBinding { host_ip: p.host_ip.clone(), host_port: p.published.clone() });
+            .push(HostBinding {
+                host_ip: p.host_ip.clone(),
+                host_port: p.published.clone(),
+            });
     }
 }
 
@@ -247,9 +312,13 @@ fn mount(project: &Project, m: &Mount) -> MountSpec {
     };
     let source = match kind {
         // A named volume is addressed by its engine name (`<project>_<key>` or `name:`).
-        MountKind::Volume if !m.source.is_empty() => {
-            Some(project.volumes.get(&m.source).map(|v| v.name.clone()).unwrap_or_else(|| m.source.clone()))
-        }
+        MountKind::Volume if !m.source.is_empty() => Some(
+            project
+                .volumes
+                .get(&m.source)
+                .map(|v| v.name.clone())
+                .unwrap_or_else(|| m.source.clone()),
+        ),
         MountKind::Volume | MountKind::Tmpfs => None,
         _ => Some(m.source.clone()),
     };
@@ -272,13 +341,21 @@ fn mount(project: &Project, m: &Mount) -> MountSpec {
 
 /// File-backed secrets and configs are read-only bind mounts (as Compose does
 /// without Swarm); environment-backed and inline ones are injected after create.
-fn secrets_and_configs(project: &Project, svc: &Service, spec: &mut ContainerSpec) -> Vec<InjectedFile> {
+fn secrets_and_configs(
+    project: &Project,
+    svc: &Service,
+    spec: &mut ContainerSpec,
+) -> Vec<InjectedFile> {
     let mut injected = Vec::new();
     let refs = svc
         .secrets
         .iter()
         .map(|r| (r, project.secrets.get(&r.source), "/run/secrets/"))
-        .chain(svc.configs.iter().map(|r| (r, project.configs.get(&r.source), "/")));
+        .chain(
+            svc.configs
+                .iter()
+                .map(|r| (r, project.configs.get(&r.source), "/")),
+        );
     for (r, obj, default_dir) in refs {
         let Some(obj) = obj else { continue };
         let target = if r.target.is_empty() {
@@ -291,7 +368,10 @@ fn secrets_and_configs(project: &Project, svc: &Service, spec: &mut ContainerSpe
         let mode = r
             .mode
             .as_ref()
-            .and_then(|m| m.as_u64().or_else(|| m.as_str().and_then(|s| u64::from_str_radix(s, 8).ok())))
+            .and_then(|m| {
+                m.as_u64()
+                    .or_else(|| m.as_str().and_then(|s| u64::from_str_radix(s, 8).ok()))
+            })
             .map(|m| m as u32)
             .unwrap_or(0o444);
         if !obj.file.is_empty() {
@@ -299,9 +379,17 @@ fn secrets_and_configs(project: &Project, svc: &Service, spec: &mut ContainerSpe
             m.read_only = true;
             spec.mounts.push(m);
         } else if let Some(value) = &obj.value {
-            injected.push(InjectedFile { target, content: value.clone().into_bytes(), mode });
+            injected.push(InjectedFile {
+                target,
+                content: value.clone().into_bytes(),
+                mode,
+            });
         } else if !obj.content.is_empty() {
-            injected.push(InjectedFile { target, content: obj.content.clone().into_bytes(), mode });
+            injected.push(InjectedFile {
+                target,
+                content: obj.content.clone().into_bytes(),
+                mode,
+            });
         }
     }
     injected
@@ -331,7 +419,9 @@ fn network_attachments(project: &Project, name: &str, svc: &Service, spec: &mut 
         .collect();
     nets.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     for (key, _) in nets {
-        let Some(net) = project.networks.get(key) else { continue };
+        let Some(net) = project.networks.get(key) else {
+            continue;
+        };
         let attach = svc.networks.get(key).cloned().flatten().unwrap_or_default();
         let mut aliases = vec![name.to_string()];
         aliases.extend(attach.aliases.iter().cloned());
@@ -347,10 +437,15 @@ fn network_attachments(project: &Project, name: &str, svc: &Service, spec: &mut 
 
 /// How long `down`/`stop` waits before killing: `stop_grace_period`, else Docker's 10 s.
 pub fn stop_timeout(svc: &Service) -> Duration {
-    svc.stop_grace_period.map(|d| d.as_std()).unwrap_or(Duration::from_secs(10))
+    svc.stop_grace_period
+        .map(|d| d.as_std())
+        .unwrap_or(Duration::from_secs(10))
 }
 
 /// Sorted env for display and hashing.
 pub fn env_map(spec: &ContainerSpec) -> BTreeMap<&str, &str> {
-    spec.env.iter().filter_map(|kv| kv.split_once('=')).collect()
+    spec.env
+        .iter()
+        .filter_map(|kv| kv.split_once('='))
+        .collect()
 }

@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 
 use crate::compose::{self, LoadOptions, Project};
-use crate::engine::types::{ContainerState, HealthState, ObservedContainer, ObservedNetwork, ObservedVolume};
+use crate::engine::types::{
+    ContainerState, HealthState, ObservedContainer, ObservedNetwork, ObservedVolume,
+};
 
 use super::*;
 
@@ -66,9 +68,10 @@ fn applied(p: &Project, plan: &Plan) -> Observed {
                 internal: spec.internal,
                 containers: Vec::new(),
             }),
-            Action::CreateVolume { spec, .. } => {
-                o.volumes.push(ObservedVolume { name: spec.name.clone(), labels: spec.labels.clone() })
-            }
+            Action::CreateVolume { spec, .. } => o.volumes.push(ObservedVolume {
+                name: spec.name.clone(),
+                labels: spec.labels.clone(),
+            }),
             Action::CreateContainer { spec, .. } => o.containers.push(ObservedContainer {
                 id: format!("id-{}", spec.name),
                 name: spec.name.clone(),
@@ -92,7 +95,15 @@ fn applied(p: &Project, plan: &Plan) -> Observed {
 #[test]
 fn fresh_stack_plan_creates_everything_in_dependency_order() {
     let p = load(STACK);
-    let plan = up(&p, &images(&p), &UpOptions { wait: true, ..Default::default() }).unwrap();
+    let plan = up(
+        &p,
+        &images(&p),
+        &UpOptions {
+            wait: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert_eq!(
         plan.to_string(),
         "\
@@ -137,15 +148,30 @@ fn second_up_on_an_unchanged_project_does_nothing() {
 fn changed_service_is_recreated_and_restart_true_dependents_restart() {
     let p = load(STACK);
     let observed = applied(&p, &up(&p, &images(&p), &UpOptions::default()).unwrap());
-    let changed = load(&STACK.replace("image: redis:7", "image: redis:7\n    environment: {MAXMEM: 64mb}"));
+    let changed = load(&STACK.replace(
+        "image: redis:7",
+        "image: redis:7\n    environment: {MAXMEM: 64mb}",
+    ));
     let mut obs = observed.clone();
     obs.images.insert("redis:7".into());
     let plan = up(&changed, &obs, &UpOptions::default()).unwrap();
     let text = plan.to_string();
-    assert!(text.contains("stop:demo-redis-1 StopContainer (config changed)"), "{text}");
-    assert!(text.contains("remove:demo-redis-1 RemoveContainer (config changed)"), "{text}");
-    assert!(text.contains("create:demo-redis-1 CreateContainer (config changed)"), "{text}");
-    assert!(text.contains("stop:demo-gateway-1 StopContainer (dependency redis was recreated)"), "{text}");
+    assert!(
+        text.contains("stop:demo-redis-1 StopContainer (config changed)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("remove:demo-redis-1 RemoveContainer (config changed)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("create:demo-redis-1 CreateContainer (config changed)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("stop:demo-gateway-1 StopContainer (dependency redis was recreated)"),
+        "{text}"
+    );
     assert!(!text.contains("create:demo-proxy-1"), "{text}");
 }
 
@@ -159,16 +185,39 @@ fn orphans_are_reported_and_removed_only_when_asked() {
     orphan.labels.insert(labels::SERVICE.into(), "old".into());
     observed.containers.push(orphan);
     let keep = up(&p, &observed, &UpOptions::default()).unwrap();
-    assert!(keep.notes.iter().any(|n| n.contains("demo-old-1")), "{keep}");
-    let clean = up(&p, &observed, &UpOptions { remove_orphans: true, ..Default::default() }).unwrap();
-    assert!(clean.to_string().contains("remove:demo-old-1 RemoveContainer (orphan)"), "{clean}");
+    assert!(
+        keep.notes.iter().any(|n| n.contains("demo-old-1")),
+        "{keep}"
+    );
+    let clean = up(
+        &p,
+        &observed,
+        &UpOptions {
+            remove_orphans: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(
+        clean
+            .to_string()
+            .contains("remove:demo-old-1 RemoveContainer (orphan)"),
+        "{clean}"
+    );
 }
 
 #[test]
 fn down_stops_dependents_before_their_dependencies() {
     let p = load(STACK);
     let observed = applied(&p, &up(&p, &images(&p), &UpOptions::default()).unwrap());
-    let plan = down(Some(&p), &observed, &DownOptions { volumes: true, ..Default::default() });
+    let plan = down(
+        Some(&p),
+        &observed,
+        &DownOptions {
+            volumes: true,
+            ..Default::default()
+        },
+    );
     assert_eq!(
         plan.to_string(),
         "\
@@ -200,12 +249,18 @@ fn down_without_a_compose_file_uses_the_depends_on_label() {
 fn missing_image_is_an_error_naming_service_and_image() {
     let p = load(STACK);
     let e = up(&p, &Observed::default(), &UpOptions::default()).unwrap_err();
-    assert!(e.to_string().contains("image \"gateway:1\" is not present locally"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("image \"gateway:1\" is not present locally"),
+        "{e}"
+    );
 }
 
 #[test]
 fn external_network_must_exist() {
-    let p = load("name: x\nservices:\n  a:\n    image: a\n    networks: [shared]\nnetworks:\n  shared: {external: true}\n");
+    let p = load(
+        "name: x\nservices:\n  a:\n    image: a\n    networks: [shared]\nnetworks:\n  shared: {external: true}\n",
+    );
     let e = up(&p, &images(&p), &UpOptions::default()).unwrap_err();
     assert!(matches!(e, PlanError::ExternalNetworkMissing { .. }), "{e}");
 }

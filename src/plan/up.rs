@@ -11,7 +11,7 @@ use crate::engine::types::ContainerState;
 
 use super::action::{Action, Plan, WaitFor};
 use super::observed::{self, Observed};
-use super::{hash, labels, spec, PlanError};
+use super::{PlanError, hash, labels, spec};
 
 #[derive(Debug, Clone, Default)]
 pub struct UpOptions {
@@ -49,12 +49,20 @@ pub fn up(project: &Project, observed: &Observed, opts: &UpOptions) -> Result<Pl
             continue;
         }
         match (net.external, observed.network(&net.name)) {
-            (true, None) => return Err(PlanError::ExternalNetworkMissing { key: key.clone(), name: net.name.clone() }),
+            (true, None) => {
+                return Err(PlanError::ExternalNetworkMissing {
+                    key: key.clone(),
+                    name: net.name.clone(),
+                });
+            }
             (_, Some(_)) => {}
             (false, None) => {
                 let i = plan.push(
                     format!("network:{key}"),
-                    Action::CreateNetwork { key: key.clone(), spec: spec::network(project, key, net) },
+                    Action::CreateNetwork {
+                        key: key.clone(),
+                        spec: spec::network(project, key, net),
+                    },
                     "not found",
                     vec![],
                 );
@@ -73,12 +81,20 @@ pub fn up(project: &Project, observed: &Observed, opts: &UpOptions) -> Result<Pl
             continue;
         }
         match (vol.external, observed.volume(&vol.name)) {
-            (true, None) => return Err(PlanError::ExternalVolumeMissing { key: key.clone(), name: vol.name.clone() }),
+            (true, None) => {
+                return Err(PlanError::ExternalVolumeMissing {
+                    key: key.clone(),
+                    name: vol.name.clone(),
+                });
+            }
             (_, Some(_)) => {}
             (false, None) => {
                 let i = plan.push(
                     format!("volume:{key}"),
-                    Action::CreateVolume { key: key.clone(), spec: spec::volume(project, key, vol) },
+                    Action::CreateVolume {
+                        key: key.clone(),
+                        spec: spec::volume(project, key, vol),
+                    },
                     "not found",
                     vec![],
                 );
@@ -90,7 +106,9 @@ pub fn up(project: &Project, observed: &Observed, opts: &UpOptions) -> Result<Pl
     let mut state = ServiceNodes::default();
     for name in start_order(project, &selected) {
         let svc = &project.services[&name];
-        plan_service(project, observed, opts, &name, svc, &net_nodes, &vol_nodes, &mut state, &mut plan);
+        plan_service(
+            project, observed, opts, &name, svc, &net_nodes, &vol_nodes, &mut state, &mut plan,
+        );
     }
     plan_orphans(project, observed, opts, &mut plan);
     if opts.wait {
@@ -98,12 +116,18 @@ pub fn up(project: &Project, observed: &Observed, opts: &UpOptions) -> Result<Pl
             let svc = &project.services[&name];
             let until = if state.jobs.contains(&name) {
                 WaitFor::CompletedSuccessfully
-            } else if svc.healthcheck.as_ref().is_some_and(|h| !h.is_disabled() && !h.test.is_empty()) {
+            } else if svc
+                .healthcheck
+                .as_ref()
+                .is_some_and(|h| !h.is_disabled() && !h.test.is_empty())
+            {
                 WaitFor::Healthy
             } else {
                 WaitFor::Running
             };
-            wait_node(&mut plan, &mut state, &name, svc, project, until, true, "--wait");
+            wait_node(
+                &mut plan, &mut state, &name, svc, project, until, true, "--wait",
+            );
         }
     }
     Ok(plan)
@@ -131,7 +155,9 @@ fn start_order(project: &Project, selected: &BTreeSet<String>) -> Vec<String> {
             }
         }
     }
-    g.levels().map(|l| l.into_iter().flatten().collect()).unwrap_or_else(|_| selected.iter().cloned().collect())
+    g.levels()
+        .map(|l| l.into_iter().flatten().collect())
+        .unwrap_or_else(|_| selected.iter().cloned().collect())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -153,9 +179,16 @@ fn plan_service(
 
     // What creating a container of this service needs first.
     let mut create_deps: Vec<usize> = Vec::new();
-    create_deps.extend(svc.networks.keys().filter_map(|k| net_nodes.get(k.as_str()).copied()));
     create_deps.extend(
-        svc.volumes.iter().filter(|m| m.kind == "volume").filter_map(|m| vol_nodes.get(m.source.as_str()).copied()),
+        svc.networks
+            .keys()
+            .filter_map(|k| net_nodes.get(k.as_str()).copied()),
+    );
+    create_deps.extend(
+        svc.volumes
+            .iter()
+            .filter(|m| m.kind == "volume")
+            .filter_map(|m| vol_nodes.get(m.source.as_str()).copied()),
     );
     if let Some(target) = svc.network_mode.strip_prefix("service:") {
         // Joining another container's namespace needs that container running.
@@ -170,8 +203,15 @@ fn plan_service(
     let mut start_deps: Vec<usize> = Vec::new();
     let mut restart_for: Option<String> = None;
     for (dep, d) in &svc.depends_on {
-        let Some(dep_svc) = project.services.get(dep) else { continue };
-        if !state.starts.contains_key(dep) && !observed.service_containers(dep).iter().any(|c| observed::is_running(c)) {
+        let Some(dep_svc) = project.services.get(dep) else {
+            continue;
+        };
+        if !state.starts.contains_key(dep)
+            && !observed
+                .service_containers(dep)
+                .iter()
+                .any(|c| observed::is_running(c))
+        {
             // Not selected and not running: an optional dependency is skipped.
             if !d.required {
                 continue;
@@ -186,7 +226,9 @@ fn plan_service(
             }
         };
         let cause = format!("depends_on {dep} ({})", d.condition.as_str());
-        let w = wait_node(plan, state, dep, dep_svc, project, until, d.required, &cause);
+        let w = wait_node(
+            plan, state, dep, dep_svc, project, until, d.required, &cause,
+        );
         start_deps.push(w);
         if d.restart && state.recreated.contains(dep) {
             restart_for = Some(dep.clone());
@@ -198,7 +240,9 @@ fn plan_service(
     for n in 1..=desired {
         let current = existing.iter().find(|c| observed::number(c) == n);
         let cname = labels::container_name(&project.name, name, svc, n);
-        let unchanged = current.is_some_and(|c| opts.no_recreate || (!opts.force_recreate && observed::hash(c) == hash));
+        let unchanged = current.is_some_and(|c| {
+            opts.no_recreate || (!opts.force_recreate && observed::hash(c) == hash)
+        });
         let mut needs_create = true;
         let mut needs_start = true;
         let mut cause = "not found".to_string();
@@ -211,7 +255,11 @@ fn plan_service(
                         // `depends_on: {restart: true}`: restart with the recreated dependency.
                         let stop = plan.push(
                             format!("stop:{cname}"),
-                            Action::StopContainer { service: name.into(), name: cname.clone(), timeout: spec::stop_timeout(svc) },
+                            Action::StopContainer {
+                                service: name.into(),
+                                name: cname.clone(),
+                                timeout: spec::stop_timeout(svc),
+                            },
                             format!("dependency {dep} was recreated"),
                             vec![],
                         );
@@ -226,19 +274,30 @@ fn plan_service(
                     cause = "stopped".into();
                 }
             } else {
-                cause = if opts.force_recreate { "--force-recreate".into() } else { "config changed".into() };
+                cause = if opts.force_recreate {
+                    "--force-recreate".into()
+                } else {
+                    "config changed".into()
+                };
                 let mut before = Vec::new();
                 if observed::is_running(c) {
                     before.push(plan.push(
                         format!("stop:{}", c.name),
-                        Action::StopContainer { service: name.into(), name: c.name.clone(), timeout: spec::stop_timeout(svc) },
+                        Action::StopContainer {
+                            service: name.into(),
+                            name: c.name.clone(),
+                            timeout: spec::stop_timeout(svc),
+                        },
                         cause.clone(),
                         vec![],
                     ));
                 }
                 let rm = plan.push(
                     format!("remove:{}", c.name),
-                    Action::RemoveContainer { service: name.into(), name: c.name.clone() },
+                    Action::RemoveContainer {
+                        service: name.into(),
+                        name: c.name.clone(),
+                    },
                     cause.clone(),
                     before,
                 );
@@ -251,7 +310,12 @@ fn plan_service(
             let (spec, inject) = spec::container(project, name, svc, n, &hash);
             let i = plan.push(
                 format!("create:{cname}"),
-                Action::CreateContainer { service: name.into(), number: n, spec: Box::new(spec), inject },
+                Action::CreateContainer {
+                    service: name.into(),
+                    number: n,
+                    spec: Box::new(spec),
+                    inject,
+                },
                 cause.clone(),
                 create_deps.clone(),
             );
@@ -263,7 +327,11 @@ fn plan_service(
             deps.extend(create_idx);
             let i = plan.push(
                 format!("start:{cname}"),
-                Action::StartContainer { service: name.into(), name: cname.clone(), publishes_ports: publishes },
+                Action::StartContainer {
+                    service: name.into(),
+                    name: cname.clone(),
+                    publishes_ports: publishes,
+                },
                 cause,
                 deps,
             );
@@ -275,14 +343,21 @@ fn plan_service(
         if observed::is_running(c) {
             before.push(plan.push(
                 format!("stop:{}", c.name),
-                Action::StopContainer { service: name.into(), name: c.name.clone(), timeout: spec::stop_timeout(svc) },
+                Action::StopContainer {
+                    service: name.into(),
+                    name: c.name.clone(),
+                    timeout: spec::stop_timeout(svc),
+                },
                 "scaled down",
                 vec![],
             ));
         }
         plan.push(
             format!("remove:{}", c.name),
-            Action::RemoveContainer { service: name.into(), name: c.name.clone() },
+            Action::RemoveContainer {
+                service: name.into(),
+                name: c.name.clone(),
+            },
             "scaled down",
             before,
         );
@@ -310,8 +385,9 @@ fn wait_node(
     if let Some(i) = state.waits.get(&(service.to_string(), until)) {
         return *i;
     }
-    let containers: Vec<String> =
-        (1..=svc.replicas()).map(|n| labels::container_name(&project.name, service, svc, n)).collect();
+    let containers: Vec<String> = (1..=svc.replicas())
+        .map(|n| labels::container_name(&project.name, service, svc, n))
+        .collect();
     let deps = state.starts.get(service).cloned().unwrap_or_default();
     let i = plan.push(
         format!("wait:{service}:{}", until.as_str()),
@@ -320,7 +396,8 @@ fn wait_node(
             containers,
             until,
             required,
-            health: spec::healthcheck(svc).filter(|h| h.test.first().map(String::as_str) != Some("NONE")),
+            health: spec::healthcheck(svc)
+                .filter(|h| h.test.first().map(String::as_str) != Some("NONE")),
             allow_completed: is_job(svc),
         },
         cause,
@@ -336,7 +413,11 @@ fn plan_orphans(project: &Project, observed: &Observed, opts: &UpOptions, plan: 
         .iter()
         .filter(|c| !observed::is_oneoff(c))
         .filter(|c| {
-            let svc = c.labels.get(labels::SERVICE).map(String::as_str).unwrap_or("");
+            let svc = c
+                .labels
+                .get(labels::SERVICE)
+                .map(String::as_str)
+                .unwrap_or("");
             !project.services.contains_key(svc) && !project.meta.disabled_services.contains_key(svc)
         })
         .collect();
@@ -358,21 +439,43 @@ fn plan_orphans(project: &Project, observed: &Observed, opts: &UpOptions, plan: 
         if observed::is_running(c) {
             before.push(plan.push(
                 format!("stop:{}", c.name),
-                Action::StopContainer { service: service.clone(), name: c.name.clone(), timeout: std::time::Duration::from_secs(10) },
+                Action::StopContainer {
+                    service: service.clone(),
+                    name: c.name.clone(),
+                    timeout: std::time::Duration::from_secs(10),
+                },
                 "orphan",
                 vec![],
             ));
         }
-        plan.push(format!("remove:{}", c.name), Action::RemoveContainer { service, name: c.name.clone() }, "orphan", before);
+        plan.push(
+            format!("remove:{}", c.name),
+            Action::RemoveContainer {
+                service,
+                name: c.name.clone(),
+            },
+            "orphan",
+            before,
+        );
     }
 }
 
-fn check_images(project: &Project, observed: &Observed, selected: &BTreeSet<String>) -> Result<(), PlanError> {
+fn check_images(
+    project: &Project,
+    observed: &Observed,
+    selected: &BTreeSet<String>,
+) -> Result<(), PlanError> {
     for name in selected {
         let svc = &project.services[name];
         let image = svc.image_name(&project.name, name);
-        if !observed.images.contains(&image) && !observed.images.contains(&format!("{image}:latest")) {
-            return Err(PlanError::ImageMissing { service: name.clone(), image, buildable: svc.build.is_some() });
+        if !observed.images.contains(&image)
+            && !observed.images.contains(&format!("{image}:latest"))
+        {
+            return Err(PlanError::ImageMissing {
+                service: name.clone(),
+                image,
+                buildable: svc.build.is_some(),
+            });
         }
     }
     Ok(())

@@ -16,8 +16,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use aistack::engine::{
     ContainerSpec, ContainerState, DockerEngine, EndpointSpec, Engine, EngineError, EngineEvent,
-    EventKind, HealthSpec, HealthState, HostBinding, IpamPool, LogStream, MountKind, MountSpec,
-    NetworkSpec, PortKey, VolumeSpec,
+    EventKind, HealthSpec, HealthState, HostBinding, IpamPool, LogLine, LogStream, MountKind,
+    MountSpec, NetworkSpec, PortKey, VolumeSpec,
 };
 use futures_util::{Stream, StreamExt};
 
@@ -272,6 +272,21 @@ where
     }
 }
 
+/// All log lines of a container that has exited (or the first error).
+async fn logs_of(
+    ctx: &TestCtx,
+    id: &str,
+    tail: Option<usize>,
+    timestamps: bool,
+) -> Result<Vec<LogLine>, EngineError> {
+    let lines = ctx.engine.logs(id, false, tail, timestamps, None);
+    tokio::time::timeout(WAIT, lines.collect::<Vec<_>>())
+        .await
+        .expect("logs did not end in time")
+        .into_iter()
+        .collect()
+}
+
 async fn wait_exit(ctx: &TestCtx, id: &str) -> i64 {
     tokio::time::timeout(WAIT, ctx.engine.wait_container(id))
         .await
@@ -402,7 +417,7 @@ async fn engine_networks_create_list_remove_and_refuse_duplicates() {
     assert!(listed[0].containers.is_empty(), "{listed:?}");
     e.start_container(&cid).await.unwrap();
     let listed = e.list_networks(&ctx.filter()).await.unwrap();
-    assert_eq!(listed[0].containers, [c.name.clone()]);
+    assert_eq!(listed[0].containers, [c.name.as_str()]);
     let busy = e.remove_network(&id).await.unwrap_err();
     assert!(
         matches!(busy, EngineError::Api { status: 403, .. }),
@@ -757,15 +772,7 @@ async fn engine_logs_stream_lines_in_order() {
     let script = "for i in $(seq 1 200); do echo line $i; done; echo oops >&2; printf partial";
     let id = ctx.run(&ctx.container("talker", script)).await;
     assert_eq!(wait_exit(&ctx, &id).await, 0);
-    let lines: Vec<_> = tokio::time::timeout(
-        WAIT,
-        e.logs(&id, false, None, false, None).collect::<Vec<_>>(),
-    )
-    .await
-    .unwrap()
-    .into_iter()
-    .map(|l| l.unwrap())
-    .collect();
+    let lines = logs_of(&ctx, &id, None, false).await.unwrap();
     let stdout: Vec<&str> = lines
         .iter()
         .filter(|l| l.stream == LogStream::Stdout)
@@ -781,11 +788,7 @@ async fn engine_logs_stream_lines_in_order() {
     assert_eq!(stderr.len(), 1);
     assert_eq!(stderr[0].text, "oops");
 
-    let tail: Vec<_> = e
-        .logs(&id, false, Some(2), true, None)
-        .map(|l| l.unwrap())
-        .collect()
-        .await;
+    let tail = logs_of(&ctx, &id, Some(2), true).await.unwrap();
     assert_eq!(tail.len(), 2, "{tail:?}");
     assert!(
         tail.iter()
@@ -809,11 +812,8 @@ async fn engine_logs_stream_lines_in_order() {
     .expect("a follow stream ends when the container exits");
     assert_eq!(followed, ["tick 1", "tick 2", "tick 3", "tick 4", "tick 5"]);
 
-    let missing = e
-        .logs("aistest-no-such-container", false, None, false, None)
-        .next()
-        .await;
-    assert!(missing.unwrap().unwrap_err().is_not_found());
+    let missing = logs_of(&ctx, "aistest-no-such-container", None, false).await;
+    assert!(missing.unwrap_err().is_not_found());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -930,11 +930,12 @@ async fn engine_copies_files_and_mounts() {
     .unwrap();
     e.start_container(&id).await.unwrap();
     let code = wait_exit(&ctx, &id).await;
-    let out: Vec<String> = e
-        .logs(&id, false, None, false, None)
-        .map(|l| l.unwrap().text)
-        .collect()
-        .await;
+    let out: Vec<String> = logs_of(&ctx, &id, None, false)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| l.text)
+        .collect();
     assert_eq!(code, 0, "{out:?}");
     assert_eq!(
         out,
