@@ -174,6 +174,15 @@ pub async fn run<E: Engine>(
                 outcomes[i] = Outcome::Failed(message.clone());
                 emit(i, Phase::Failed(message.clone()));
                 if failure.is_none() {
+                    let message = match &plan.nodes[i].action {
+                        Action::Wait { until, .. } => {
+                            format!(
+                                "{message} ({})",
+                                wait_context(plan, i, &dependents[i], *until)
+                            )
+                        }
+                        _ => message,
+                    };
                     failure = Some(Failure {
                         node: plan.nodes[i].id.clone(),
                         service: plan.nodes[i].action.service().map(String::from),
@@ -195,6 +204,32 @@ pub async fn run<E: Engine>(
         }
     }
     ApplyReport { outcomes, failure }
+}
+
+/// Why a failed wait mattered: the Compose condition, and the services whose
+/// start needed it (or the plan's cause, e.g. `--wait`).
+fn wait_context(plan: &Plan, i: usize, dependents: &[usize], until: WaitFor) -> String {
+    let own = plan.nodes[i].action.service();
+    let mut by: Vec<&str> = dependents
+        .iter()
+        .filter_map(|&d| plan.nodes[d].action.service())
+        .filter(|s| Some(*s) != own)
+        .collect();
+    by.sort_unstable();
+    by.dedup();
+    if by.is_empty() {
+        format!(
+            "condition {}, for {}",
+            until.condition(),
+            plan.nodes[i].cause
+        )
+    } else {
+        format!(
+            "condition {}, required by {}",
+            until.condition(),
+            by.join(", ")
+        )
+    }
 }
 
 async fn execute<E: Engine>(

@@ -187,6 +187,12 @@ async fn an_unhealthy_dependency_fails_the_wait_at_once() {
         f.message.contains("demo-redis-1") && f.message.contains("unhealthy"),
         "{f:?}"
     );
+    // The diagnosis names the Compose condition and who needed it.
+    assert!(
+        f.message
+            .ends_with("(condition service_healthy, required by gateway)"),
+        "{f:?}"
+    );
     assert!(!f.timed_out);
     assert!(
         t.elapsed() < Duration::from_secs(5),
@@ -210,6 +216,11 @@ async fn a_job_that_exits_non_zero_fails_its_dependents_wait() {
     let f = report.failure.expect("a failure");
     assert!(
         f.message.contains("demo-migrate-1 exited with code 3"),
+        "{f:?}"
+    );
+    assert!(
+        f.message
+            .ends_with("(condition service_completed_successfully, required by gateway)"),
         "{f:?}"
     );
 }

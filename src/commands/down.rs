@@ -19,7 +19,13 @@ pub fn run(p: &ProjectArgs, args: DownArgs) -> Result<()> {
     // With -p and no compose file around, work from labels alone.
     let project = match compose::load(&opts) {
         Ok(l) => Some(l.project),
-        Err(e) if e.kind == ErrorKind::Io && e.message.starts_with("no configuration file") && p.project_name.is_some() => None,
+        Err(e)
+            if e.kind == ErrorKind::Io
+                && e.message.starts_with("no configuration file")
+                && p.project_name.is_some() =>
+        {
+            None
+        }
         Err(e) => {
             eprint!("{}", diagnostic::render(&e));
             return Err(anyhow::Error::new(e).context(crate::REPORTED));
@@ -50,14 +56,20 @@ pub fn run(p: &ProjectArgs, args: DownArgs) -> Result<()> {
             print!("{plan}");
             return Ok(());
         }
-        let aopts = ApplyOptions { progress: Arc::from(progress::sink(args.progress)), ..Default::default() };
+        let aopts = ApplyOptions {
+            progress: Arc::from(progress::sink(args.progress)),
+            ..Default::default()
+        };
         let events = tokio::sync::broadcast::channel(16).0;
         let report = apply::run(&engine, &plan, &aopts, &events).await;
         match report.failure {
             None => Ok(()),
             Some(f) => {
                 eprint!("{}", diagnostic::failure(&f, None));
-                Err(anyhow::Error::new(ExitError::new(Exit::Failure, "down failed")).context(crate::REPORTED))
+                Err(
+                    anyhow::Error::new(ExitError::new(Exit::Failure, "down failed"))
+                        .context(crate::REPORTED),
+                )
             }
         }
     })

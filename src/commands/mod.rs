@@ -73,7 +73,9 @@ pub fn project_name(p: &ProjectArgs) -> Result<String> {
     let opts = load_options(p)?;
     match compose::load(&opts) {
         Ok(l) => Ok(l.project.name),
-        Err(e) if p.project_name.is_some() && e.kind == compose::ErrorKind::Io => Ok(p.project_name.clone().unwrap_or_default()),
+        Err(e) if p.project_name.is_some() && e.kind == compose::ErrorKind::Io => {
+            Ok(p.project_name.clone().unwrap_or_default())
+        }
         Err(e) => {
             eprint!("{}", diagnostic::render(&e));
             Err(anyhow::Error::new(e).context(crate::REPORTED))

@@ -11,7 +11,9 @@ pub fn run(p: &ProjectArgs, args: PsArgs) -> Result<()> {
     let name = super::project_name(p)?;
     super::engine::runtime()?.block_on(async move {
         let engine = super::engine::connect().await?;
-        let mut cs = engine.list_containers(&[(labels::PROJECT, name.as_str())], args.all).await?;
+        let mut cs = engine
+            .list_containers(&[(labels::PROJECT, name.as_str())], args.all)
+            .await?;
         cs.retain(|c| !observed::is_oneoff(c));
         cs.sort_by(|a, b| a.name.cmp(&b.name));
         print!("{}", render(&cs, &args));
@@ -20,7 +22,10 @@ pub fn run(p: &ProjectArgs, args: PsArgs) -> Result<()> {
 }
 
 fn service(c: &ObservedContainer) -> &str {
-    c.labels.get(labels::SERVICE).map(String::as_str).unwrap_or("")
+    c.labels
+        .get(labels::SERVICE)
+        .map(String::as_str)
+        .unwrap_or("")
 }
 
 pub fn status(c: &ObservedContainer) -> String {
@@ -40,7 +45,19 @@ pub fn status(c: &ObservedContainer) -> String {
 fn ports(c: &ObservedContainer) -> String {
     c.ports
         .iter()
-        .map(|p| format!("{}:{}->{}/{}", if p.host_ip.is_empty() { "0.0.0.0" } else { &p.host_ip }, p.host_port, p.container_port, p.protocol))
+        .map(|p| {
+            format!(
+                "{}:{}->{}/{}",
+                if p.host_ip.is_empty() {
+                    "0.0.0.0"
+                } else {
+                    &p.host_ip
+                },
+                p.host_port,
+                p.container_port,
+                p.protocol
+            )
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -74,7 +91,15 @@ fn render(cs: &[ObservedContainer], args: &PsArgs) -> String {
         PsFormat::Table => {
             let rows: Vec<[String; 5]> = cs
                 .iter()
-                .map(|c| [c.name.clone(), c.image.clone(), service(c).to_string(), status(c), ports(c)])
+                .map(|c| {
+                    [
+                        c.name.clone(),
+                        c.image.clone(),
+                        service(c).to_string(),
+                        status(c),
+                        ports(c),
+                    ]
+                })
                 .collect();
             let head = ["NAME", "IMAGE", "SERVICE", "STATUS", "PORTS"];
             let mut w = head.map(str::len);

@@ -46,14 +46,23 @@ async fn up(project: Project, args: UpArgs) -> Result<()> {
         print!("{plan}");
         return Ok(());
     }
-    if plan.nodes.iter().all(|n| matches!(n.action, plan::Action::Wait { .. })) && !wait {
+    if plan
+        .nodes
+        .iter()
+        .all(|n| matches!(n.action, plan::Action::Wait { .. }))
+    {
+        // Say so also with --wait (which still checks every service is ready).
         eprintln!("{}: up to date, nothing to do", project.name);
-        return Ok(());
+        if !wait {
+            return Ok(());
+        }
     }
     let sink: Arc<dyn apply::ProgressSink> = Arc::from(progress::sink(args.progress));
     let aopts = ApplyOptions {
         concurrency: 8,
-        deadline: args.wait_timeout.map(|s| Instant::now() + Duration::from_secs(s)),
+        deadline: args
+            .wait_timeout
+            .map(|s| Instant::now() + Duration::from_secs(s)),
         probe: match args.health_probe {
             ProbeArg::Eager => HealthProbe::Eager,
             ProbeArg::Engine => HealthProbe::Engine,
@@ -68,9 +77,16 @@ async fn up(project: Project, args: UpArgs) -> Result<()> {
             None => None,
         };
         eprint!("{}", diagnostic::failure(f, diagnosis.as_ref()));
-        eprintln!("hint: `aistack down` removes what was created; `aistack logs` shows more output");
-        let exit = if f.timed_out { Exit::Timeout } else { Exit::Failure };
-        return Err(ExitError::new(exit, "up failed").into()).map_err(|e: anyhow::Error| e.context(crate::REPORTED));
+        eprintln!(
+            "hint: `aistack down` removes what was created; `aistack logs` shows more output"
+        );
+        let exit = if f.timed_out {
+            Exit::Timeout
+        } else {
+            Exit::Failure
+        };
+        return Err(ExitError::new(exit, "up failed").into())
+            .map_err(|e: anyhow::Error| e.context(crate::REPORTED));
     }
     if args.detach || wait {
         return Ok(());

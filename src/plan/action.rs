@@ -27,6 +27,15 @@ impl WaitFor {
             WaitFor::CompletedSuccessfully => "completed",
         }
     }
+
+    /// The Compose `depends_on` condition this wait stands for.
+    pub fn condition(&self) -> &'static str {
+        match self {
+            WaitFor::Running => "service_started",
+            WaitFor::Healthy => "service_healthy",
+            WaitFor::CompletedSuccessfully => "service_completed_successfully",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -155,7 +155,24 @@ pub fn down(project: Option<&Project>, observed: &Observed, opts: &DownOptions) 
         })
         .collect();
     nets.sort_by(|a, b| a.name.cmp(&b.name));
+    let removed: BTreeSet<&str> = containers.iter().map(|c| c.name.as_str()).collect();
     for n in nets {
+        // A container that stays (an orphan left running, or one attached from
+        // outside the project) keeps its networks: removing one would fail.
+        let users: Vec<&str> = n
+            .containers
+            .iter()
+            .map(String::as_str)
+            .filter(|c| !removed.contains(c))
+            .collect();
+        if !users.is_empty() {
+            plan.notes.push(format!(
+                "network {} kept: still in use by {}",
+                n.name,
+                users.join(", ")
+            ));
+            continue;
+        }
         let key = n
             .labels
             .get(labels::NETWORK)

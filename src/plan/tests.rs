@@ -237,6 +237,44 @@ fn down_stops_dependents_before_their_dependencies() {
 }
 
 #[test]
+fn down_keeps_networks_that_containers_left_running_still_use() {
+    let p = load(STACK);
+    let mut observed = applied(&p, &up(&p, &images(&p), &UpOptions::default()).unwrap());
+    let mut orphan = observed.containers[0].clone();
+    orphan.name = "demo-old-1".into();
+    orphan.id = "id-old".into();
+    orphan.labels.insert(labels::SERVICE.into(), "old".into());
+    observed.containers.push(orphan);
+    for n in &mut observed.networks {
+        n.containers = vec!["demo-redis-1".into()];
+        if n.name == "demo_ai" {
+            n.containers.push("demo-old-1".into());
+        }
+    }
+    let plan = down(Some(&p), &observed, &DownOptions::default());
+    let text = plan.to_string();
+    assert!(!text.contains("network:ai "), "{text}");
+    assert!(text.contains("network:public RemoveNetwork"), "{text}");
+    assert!(
+        text.contains("note: network demo_ai kept: still in use by demo-old-1"),
+        "{text}"
+    );
+    // With --remove-orphans the orphan goes, and so does the network.
+    let all = down(
+        Some(&p),
+        &observed,
+        &DownOptions {
+            remove_orphans: true,
+            ..Default::default()
+        },
+    );
+    assert!(
+        all.to_string().contains("network:ai RemoveNetwork"),
+        "{all}"
+    );
+}
+
+#[test]
 fn down_without_a_compose_file_uses_the_depends_on_label() {
     let p = load(STACK);
     let observed = applied(&p, &up(&p, &images(&p), &UpOptions::default()).unwrap());

@@ -67,13 +67,27 @@ pub fn failure(f: &crate::apply::Failure, d: Option<&crate::apply::diagnose::Dia
             d.container,
             d.state,
             d.exit_code,
-            if d.oom_killed { ", killed: out of memory" } else { "" },
-            if d.restart_count > 0 { format!(", restarted {} times", d.restart_count) } else { String::new() }
+            if d.oom_killed {
+                ", killed: out of memory"
+            } else {
+                ""
+            },
+            if d.restart_count > 0 {
+                format!(", restarted {} times", d.restart_count)
+            } else {
+                String::new()
+            }
         );
         if !d.health.is_empty() {
             let _ = writeln!(out, "  last health checks:");
             for (code, output) in &d.health {
-                let shown: String = output.lines().last().unwrap_or("").chars().take(200).collect();
+                let shown: String = output
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+                    .chars()
+                    .take(200)
+                    .collect();
                 let _ = writeln!(out, "    exit {code}: {shown}");
             }
         }

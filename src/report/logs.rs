@@ -12,7 +12,11 @@ pub struct Prefixer {
 
 impl Prefixer {
     pub fn new<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
-        let width = names.into_iter().map(|n| n.chars().count()).max().unwrap_or(0);
+        let width = names
+            .into_iter()
+            .map(|n| n.chars().count())
+            .max()
+            .unwrap_or(0);
         let colour = std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
         Prefixer { width, colour }
     }

@@ -22,7 +22,11 @@ pub enum Mode {
 
 pub fn sink(mode: Mode) -> Box<dyn ProgressSink> {
     let resolved = match mode {
-        Mode::Auto if std::io::stderr().is_terminal() && std::env::var("CI").as_deref() != Ok("true") => Mode::Tty,
+        Mode::Auto
+            if std::io::stderr().is_terminal() && std::env::var("CI").as_deref() != Ok("true") =>
+        {
+            Mode::Tty
+        }
         Mode::Auto => Mode::Plain,
         m => m,
     };
@@ -74,7 +78,12 @@ impl ProgressSink for Plain {
         if ev.phase == Phase::Started && ev.kind != "Wait" {
             return;
         }
-        let line = format!("{} {} {}\n", secs(ev.elapsed), words(&ev), status(&ev.phase));
+        let line = format!(
+            "{} {} {}\n",
+            secs(ev.elapsed),
+            words(&ev),
+            status(&ev.phase)
+        );
         let _ = std::io::stderr().lock().write_all(line.as_bytes());
     }
 }
@@ -110,16 +119,24 @@ pub struct Tty {
 
 impl Tty {
     fn new() -> Self {
-        Tty { multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()), bars: Mutex::new(HashMap::new()) }
+        Tty {
+            multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
+            bars: Mutex::new(HashMap::new()),
+        }
     }
 }
 
 impl ProgressSink for Tty {
     fn event(&self, ev: ProgressEvent) {
-        let Ok(mut bars) = self.bars.lock() else { return };
+        let Ok(mut bars) = self.bars.lock() else {
+            return;
+        };
         let bar = bars.entry(ev.id.clone()).or_insert_with(|| {
             let b = self.multi.add(ProgressBar::new_spinner());
-            b.set_style(ProgressStyle::with_template(" {spinner} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+            b.set_style(
+                ProgressStyle::with_template(" {spinner} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
             b.enable_steady_tick(Duration::from_millis(100));
             b
         });

@@ -8,9 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
-use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -20,6 +18,9 @@ use aistack::engine::{
     MountSpec, NetworkSpec, PortKey, VolumeSpec,
 };
 use futures_util::{Stream, StreamExt};
+
+// The image builder is shared with the runtime tests.
+use crate::runtime_support::ensure_test_image;
 
 const IMAGE: &str = "aistack-test/busybox:1";
 const LABEL: &str = "io.aistack.test";
@@ -190,65 +191,6 @@ async fn setup(tag: &str) -> Option<TestCtx> {
     );
     sweep(&unique);
     Some(TestCtx { engine, unique })
-}
-
-const PASSWD: &str = "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n";
-const GROUP: &str = "root:x:0:\napp:x:1000:\nnogroup:x:65534:\n";
-const DOCKERFILE: &str = r#"FROM scratch
-COPY busybox /bin/busybox
-RUN ["/bin/busybox", "--install", "-s", "/bin"]
-COPY rootfs/ /
-RUN ["/bin/sh", "-c", "mkdir -p /tmp /data /home/app && chmod 1777 /tmp && chown 1000:1000 /data /home/app"]
-"#;
-
-/// Builds `aistack-test/busybox:1` unless it exists. A lock file keeps
-/// parallel tests (and parallel test runs) from building it twice.
-fn ensure_test_image() {
-    static IN_PROCESS: Mutex<bool> = Mutex::new(false);
-    let mut done = IN_PROCESS.lock().unwrap_or_else(|p| p.into_inner());
-    if *done {
-        return;
-    }
-    let exists = || {
-        matches!(
-            docker_cli(
-                &["image", "inspect", "-f", "{{.Id}}", IMAGE],
-                Duration::from_secs(30)
-            ),
-            Some((true, _))
-        )
-    };
-    let lock = std::fs::File::create(std::env::temp_dir().join("aistack-test-image.lock"))
-        .expect("create the image lock file");
-    lock.lock().expect("lock the image lock file");
-    if !exists() {
-        let busybox = Path::new("/bin/busybox");
-        assert!(
-            busybox.exists(),
-            "/bin/busybox is missing: apt-get install -y busybox-static (scripts/setup.sh does)"
-        );
-        let ctx = tempfile::tempdir().unwrap();
-        let dir = ctx.path();
-        std::fs::copy(busybox, dir.join("busybox")).unwrap();
-        std::fs::create_dir_all(dir.join("rootfs/etc")).unwrap();
-        std::fs::create_dir_all(dir.join("rootfs/www")).unwrap();
-        std::fs::write(dir.join("rootfs/etc/passwd"), PASSWD).unwrap();
-        std::fs::write(dir.join("rootfs/etc/group"), GROUP).unwrap();
-        std::fs::write(dir.join("rootfs/www/index.html"), "hello from aistack\n").unwrap();
-        std::fs::write(dir.join("Dockerfile"), DOCKERFILE).unwrap();
-        let ctx_path = dir.to_str().unwrap();
-        let out = docker_cli(
-            &["build", "-q", "-t", IMAGE, ctx_path],
-            Duration::from_secs(180),
-        );
-        match out {
-            Some((true, _)) => {}
-            Some((false, text)) => panic!("docker build {IMAGE} failed:\n{text}"),
-            None => panic!("docker build {IMAGE} did not finish within 180 s"),
-        }
-    }
-    let _ = lock.unlock();
-    *done = true;
 }
 
 /// The next event matching `pred`, or a panic naming what never came.

@@ -11,3 +11,8 @@ mod config_golden;
 mod config_oracle;
 mod config_roundtrip;
 mod engine_docker;
+mod runtime_conditions;
+mod runtime_guide;
+mod runtime_lifecycle;
+mod runtime_ps_logs;
+mod runtime_support;

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Benchmark the runtime side by side with Docker Compose v2 on the same files:
+# `up --wait` on a fresh project, a no-op `up --wait` on the running one, and
+# `down -v`, for three stacks:
+#   guide   the guide-shaped AI stack (tests/fixtures/runtime/guide), 1 s health intervals
+#   flat50  50 independent services
+#   chain10 a chain of 10 services, each waiting for the previous one to be healthy (1 s intervals)
+# Runs alternate aistack / compose (and which one goes first) so both see the
+# same machine state; every run uses a fresh project name and is torn down
+# (and swept by label if anything is left). Prints a markdown table of
+# medians and ratios. Uses the local test image aistack-test/busybox:1 (built
+# here if missing; no registry). Not run by the tests.
+#
+# Usage: scripts/bench-runtime.sh            # RUNS=5 by default
+#        RUNS=3 WARMUP=0 scripts/bench-runtime.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+cargo build --release --locked -q
+bin="${CARGO_TARGET_DIR:-$root/target}/release/aistack"
+[ -x "$bin" ] || { echo "no release binary at $bin" >&2; exit 1; }
+docker compose version >/dev/null
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+image=aistack-test/busybox:1
+if ! docker image inspect "$image" >/dev/null 2>&1; then
+  # The same image the integration tests build (tests/integration/runtime_support.rs).
+  ctx="$work/image"
+  mkdir -p "$ctx/rootfs/etc" "$ctx/rootfs/www"
+  cp /bin/busybox "$ctx/busybox"
+  printf 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$ctx/rootfs/etc/passwd"
+  printf 'root:x:0:\napp:x:1000:\nnogroup:x:65534:\n' >"$ctx/rootfs/etc/group"
+  echo 'hello from aistack' >"$ctx/rootfs/www/index.html"
+  cat >"$ctx/Dockerfile" <<'EOF'
+FROM scratch
+COPY busybox /bin/busybox
+RUN ["/bin/busybox", "--install", "-s", "/bin"]
+COPY rootfs/ /
+RUN ["/bin/sh", "-c", "mkdir -p /tmp /data /home/app && chmod 1777 /tmp && chown 1000:1000 /data /home/app"]
+EOF
+  DOCKER_BUILDKIT=0 docker build -q -t "$image" "$ctx" >/dev/null
+fi
+
+mkdir -p "$work/guide" "$work/flat50" "$work/chain10"
+cp tests/fixtures/runtime/guide/compose.yaml "$work/guide/compose.yaml"
+python3 - "$work" <<'PY'
+import sys
+work = sys.argv[1]
+idle = """["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]"""
+with open(f"{work}/flat50/compose.yaml", "w") as f:
+    f.write("services:\n")
+    for i in range(50):
+        f.write(f"  s{i:02}:\n    image: aistack-test/busybox:1\n    command: {idle}\n")
+with open(f"{work}/chain10/compose.yaml", "w") as f:
+    f.write("services:\n")
+    for i in range(10):
+        f.write(f"  s{i}:\n    image: aistack-test/busybox:1\n    command: {idle}\n")
+        f.write("    healthcheck:\n      test: [\"CMD\", \"true\"]\n      interval: 1s\n      timeout: 2s\n      retries: 3\n")
+        if i:
+            f.write(f"    depends_on:\n      s{i-1}: {{condition: service_healthy}}\n")
+PY
+
+RUNS=${RUNS:-5} WARMUP=${WARMUP:-1} python3 - "$bin" "$work" <<'PY'
+import os, statistics, subprocess, sys, tempfile, time
+
+bin, work = sys.argv[1], sys.argv[2]
+runs, warmup = int(os.environ["RUNS"]), int(os.environ["WARMUP"])
+LIMIT = 600  # seconds for any one command
+CASES = [
+    ("guide", "guide stack (6 services, 3 networks, 1 s health intervals)"),
+    ("flat50", "50 independent services"),
+    ("chain10", "chain of 10 health-gated services (1 s intervals)"),
+]
+TOOLS = {
+    "aistack": lambda p, f, *a: [bin, "-p", p, "-f", f, *a],
+    "compose": lambda p, f, *a: ["docker", "compose", "-p", p, "-f", f, *a],
+}
+OPS = {
+    "aistack": {"up": ["up", "--wait"], "noop": ["up", "--wait"], "down": ["down", "-v"]},
+    "compose": {"up": ["up", "-d", "--wait"], "noop": ["up", "-d", "--wait"], "down": ["down", "-v"]},
+}
+seq = 0
+
+
+def sweep(project):
+    label = f"label=com.docker.compose.project={project}"
+    for ls, rm in (
+        (["ps", "-aq", "--filter", label], ["rm", "-f", "-v"]),
+        (["network", "ls", "-q", "--filter", label], ["network", "rm"]),
+        (["volume", "ls", "-q", "--filter", label], ["volume", "rm", "-f"]),
+    ):
+        ids = subprocess.run(["docker", *ls], capture_output=True, text=True, timeout=120).stdout.split()
+        if ids:
+            subprocess.run(["docker", *rm, *ids], capture_output=True, timeout=120)
+
+
+def timed(cmd, cwd):
+    start = time.perf_counter()
+    p = subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=LIMIT)
+    wall = time.perf_counter() - start
+    if p.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited {p.returncode}: {p.stderr.decode(errors='replace')[-2000:]}")
+    return wall
+
+
+def one_run(tool, case):
+    """up --wait, no-op up --wait, down -v on a fresh project: three wall times."""
+    global seq
+    seq += 1
+    project = f"bench-{case}-{tool}-{os.getpid()}-{seq}"
+    cwd = f"{work}/{case}"
+    sweep(project)
+    try:
+        return {op: timed(TOOLS[tool](project, "compose.yaml", *args), cwd) for op, args in OPS[tool].items()}
+    finally:
+        left = subprocess.run(
+            ["docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={project}"],
+            capture_output=True, text=True, timeout=120,
+        ).stdout.split()
+        sweep(project)
+        # aistack's per-project lock file (commands/lock.rs) stays behind by design.
+        lock_dir = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
+        try:
+            os.remove(f"{lock_dir}/aistack-{project}.lock")
+        except FileNotFoundError:
+            pass
+        if left:
+            print(f"warning: {tool} down left {len(left)} containers of {project}", file=sys.stderr)
+
+
+rows = []
+for case, title in CASES:
+    times = {t: {op: [] for op in ("up", "noop", "down")} for t in TOOLS}
+    for i in range(warmup + runs):
+        order = ["aistack", "compose"] if i % 2 == 0 else ["compose", "aistack"]
+        for tool in order:
+            r = one_run(tool, case)
+            if i >= warmup:
+                for op, w in r.items():
+                    times[tool][op].append(w)
+        print(f"{case}: run {i + 1}/{warmup + runs} done", file=sys.stderr)
+    for op, label in (("up", "up --wait"), ("noop", "no-op up --wait"), ("down", "down -v")):
+        a = statistics.median(times["aistack"][op])
+        c = statistics.median(times["compose"][op])
+        rows.append(f"| {title} | {label} | {a:.2f} s | {c:.2f} s | {a / c:.2f} | {runs} |")
+
+print("| stack | command | aistack median | docker compose median | aistack/compose | runs |")
+print("|---|---|---|---|---|---|")
+print("\n".join(rows))
+PY
