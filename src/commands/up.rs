@@ -36,6 +36,7 @@ async fn up(project: Project, args: UpArgs) -> Result<()> {
             no_recreate: args.no_recreate,
             remove_orphans: args.remove_orphans,
             wait,
+            engine_api: Some(engine.api_version()),
         },
     )
     .map_err(|e| ExitError::new(Exit::Failure, e.to_string()))?;

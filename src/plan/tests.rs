@@ -302,3 +302,43 @@ fn external_network_must_exist() {
     let e = up(&p, &images(&p), &UpOptions::default()).unwrap_err();
     assert!(matches!(e, PlanError::ExternalNetworkMissing { .. }), "{e}");
 }
+
+#[test]
+fn start_interval_is_left_out_with_a_note_on_engines_before_api_1_44() {
+    let p = load(
+        "name: x\nservices:\n  a:\n    image: a\n    healthcheck:\n      test: [\"CMD\", \"true\"]\n      start_period: 5s\n      start_interval: 1s\n",
+    );
+    let old = up(
+        &p,
+        &images(&p),
+        &UpOptions {
+            engine_api: Some((1, 41)),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let Action::CreateContainer { spec, .. } = &old.nodes[1].action else {
+        panic!("{old}")
+    };
+    assert_eq!(spec.healthcheck.as_ref().unwrap().start_interval, None);
+    assert!(
+        old.notes
+            .iter()
+            .any(|n| n.contains("start_interval") && n.contains("1.41")),
+        "{old}"
+    );
+    let new = up(
+        &p,
+        &images(&p),
+        &UpOptions {
+            engine_api: Some((1, 44)),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let Action::CreateContainer { spec, .. } = &new.nodes[1].action else {
+        panic!("{new}")
+    };
+    assert!(spec.healthcheck.as_ref().unwrap().start_interval.is_some());
+    assert!(new.notes.is_empty());
+}

@@ -22,6 +22,8 @@ pub struct UpOptions {
     pub remove_orphans: bool,
     /// Add final waits: every service running or healthy, every job completed.
     pub wait: bool,
+    /// The negotiated engine API version, for features older engines lack.
+    pub engine_api: Option<(u32, u32)>,
 }
 
 pub fn up(project: &Project, observed: &Observed, opts: &UpOptions) -> Result<Plan, PlanError> {
@@ -111,6 +113,7 @@ pub fn up(project: &Project, observed: &Observed, opts: &UpOptions) -> Result<Pl
         );
     }
     plan_orphans(project, observed, opts, &mut plan);
+    adapt_to_engine(&mut plan, opts.engine_api);
     if opts.wait {
         for name in start_order(project, &selected) {
             let svc = &project.services[&name];
@@ -479,4 +482,32 @@ fn check_images(
         }
     }
     Ok(())
+}
+
+/// `healthcheck.start_interval` needs Engine API 1.44 (Engine 25). On older
+/// engines it is left out with a note: the eager health probes already check
+/// right after start, which is what `start_interval` is for.
+fn adapt_to_engine(plan: &mut Plan, api: Option<(u32, u32)>) {
+    let Some(api) = api else { return };
+    if crate::engine::quirks::start_interval(api) {
+        return;
+    }
+    let mut dropped = Vec::new();
+    for node in &mut plan.nodes {
+        if let Action::CreateContainer { service, spec, .. } = &mut node.action
+            && let Some(h) = spec.healthcheck.as_mut()
+            && h.start_interval.take().is_some()
+            && !dropped.contains(service)
+        {
+            dropped.push(service.clone());
+        }
+    }
+    if !dropped.is_empty() {
+        plan.notes.push(format!(
+            "healthcheck start_interval of {} needs Docker Engine API 1.44 (this engine speaks {}.{}); left out: aistack's eager health probes check right after start instead",
+            dropped.join(", "),
+            api.0,
+            api.1
+        ));
+    }
 }
