@@ -3,6 +3,11 @@
 
 use clap::Parser;
 
+// Loading a large project allocates many small nodes; mimalloc makes that
+// markedly cheaper than glibc malloc (measured in BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use aistack::cli::Cli;
 use aistack::exit::{Exit, exit_for};
 
