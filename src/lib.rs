@@ -12,6 +12,8 @@ pub mod exit;
 pub mod logging;
 pub mod plan;
 pub mod report;
+#[cfg(test)]
+pub(crate) mod testutil;
 
 /// Context marker on errors whose diagnostic was already printed.
 pub const REPORTED: &str = "(reported above)";

@@ -1,11 +1,10 @@
 //! Executor tests on the in-memory engine, with tokio's paused clock so
 //! timing assertions are deterministic.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::compose::{self, LoadOptions, Project};
+use crate::compose::Project;
 use crate::engine::{Engine, EngineError, FakeEngine, Script};
 use crate::plan::{self, Observed, UpOptions};
 
@@ -36,13 +35,7 @@ services:
     image: lone:1
 "#;
 
-fn load(yaml: &str) -> Project {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("compose.yaml"), yaml).unwrap();
-    compose::load(&LoadOptions::new(dir.path().to_path_buf(), BTreeMap::new()))
-        .unwrap()
-        .project
-}
+use crate::testutil::load_project as load;
 
 fn fresh_plan(p: &Project, wait: bool) -> plan::Plan {
     let mut o = Observed::default();

@@ -82,12 +82,7 @@ pub fn network(
     key: &str,
     user: &BTreeMap<String, String>,
 ) -> BTreeMap<String, String> {
-    let mut l = user.clone();
-    l.insert(PROJECT.into(), project.into());
-    l.insert(NETWORK.into(), key.into());
-    l.insert(COMPOSE_VERSION.into(), COMPOSE_COMPAT_VERSION.into());
-    l.insert(AISTACK_VERSION.into(), version().into());
-    l
+    resource(project, NETWORK, key, user)
 }
 
 /// Labels on a project volume (no Compose config-hash: Compose then never prompts to delete it).
@@ -96,9 +91,19 @@ pub fn volume(
     key: &str,
     user: &BTreeMap<String, String>,
 ) -> BTreeMap<String, String> {
+    resource(project, VOLUME, key, user)
+}
+
+/// User labels, then the project and the resource's compose key under `kind_label`.
+fn resource(
+    project: &str,
+    kind_label: &str,
+    key: &str,
+    user: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
     let mut l = user.clone();
     l.insert(PROJECT.into(), project.into());
-    l.insert(VOLUME.into(), key.into());
+    l.insert(kind_label.into(), key.into());
     l.insert(COMPOSE_VERSION.into(), COMPOSE_COMPAT_VERSION.into());
     l.insert(AISTACK_VERSION.into(), version().into());
     l

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::compose::{self, LoadOptions, Project};
+use crate::compose::Project;
 use crate::engine::types::{
     ContainerState, HealthState, ObservedContainer, ObservedNetwork, ObservedVolume,
 };
@@ -41,12 +41,7 @@ volumes:
   cache: {}
 "#;
 
-fn load(yaml: &str) -> Project {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("compose.yaml"), yaml).unwrap();
-    let opts = LoadOptions::new(dir.path().to_path_buf(), BTreeMap::new());
-    compose::load(&opts).unwrap().project
-}
+use crate::testutil::load_project as load;
 
 fn images(p: &Project) -> Observed {
     let mut o = Observed::default();
