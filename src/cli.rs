@@ -51,6 +51,55 @@ pub enum Command {
     Ps(PsArgs),
     /// Show the containers' output.
     Logs(LogsArgs),
+    /// Start the stack's existing containers (dependencies first).
+    Start(ServicesArgs),
+    /// Stop the stack's running containers (dependents first).
+    Stop(StopArgs),
+    /// Stop, then start the stack's containers.
+    Restart(StopArgs),
+    /// Send a signal to the stack's running containers.
+    Kill(KillArgs),
+    /// Remove the stack's stopped containers.
+    Rm(RmArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServicesArgs {
+    /// Only these services (default: all).
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StopArgs {
+    /// Seconds to wait before killing (default: each service's stop_grace_period, else 10).
+    #[arg(short, long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+    /// Only these services (default: all).
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct KillArgs {
+    /// The signal to send.
+    #[arg(short, long, default_value = "SIGKILL")]
+    pub signal: String,
+    /// Only these services (default: all).
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// Stop running containers first.
+    #[arg(short, long)]
+    pub stop: bool,
+    /// Accepted for Compose compatibility: aistack never asks for confirmation.
+    #[arg(short, long)]
+    pub force: bool,
+    /// Also remove the containers' anonymous volumes.
+    #[arg(short, long)]
+    pub volumes: bool,
+    /// Only these services (default: all).
+    pub services: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -5,6 +5,7 @@ pub mod config;
 pub mod down;
 pub mod engine;
 pub mod graph;
+pub mod lifecycle;
 pub mod lock;
 pub mod logs;
 pub mod ps;
@@ -27,6 +28,11 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Down(args) => down::run(&cli.project, args),
         Command::Ps(args) => ps::run(&cli.project, args),
         Command::Logs(args) => logs::run(&cli.project, args),
+        Command::Start(args) => lifecycle::start(&cli.project, args),
+        Command::Stop(args) => lifecycle::stop(&cli.project, args),
+        Command::Restart(args) => lifecycle::restart(&cli.project, args),
+        Command::Kill(args) => lifecycle::kill(&cli.project, args),
+        Command::Rm(args) => lifecycle::rm(&cli.project, args),
     }
 }
 

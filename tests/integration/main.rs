@@ -11,6 +11,7 @@ mod config_golden;
 mod config_oracle;
 mod config_roundtrip;
 mod engine_docker;
+mod runtime_commands;
 mod runtime_conditions;
 mod runtime_guide;
 mod runtime_lifecycle;
