@@ -27,7 +27,7 @@ pub enum PlanError {
         "volume \"{key}\" is declared external, but volume \"{name}\" does not exist; create it with `docker volume create {name}`"
     )]
     ExternalVolumeMissing { key: String, name: String },
-    #[error("service \"{service}\": image \"{image}\" is not present locally and no registry can be reached{}", if *.buildable { "; build it first (`aistack build` arrives with image builds; `docker compose build` works meanwhile)" } else { "; load or build it first (`docker load`, `docker build -t ...`)" })]
+    #[error("service \"{service}\": image \"{image}\" is not present locally, and aistack does not pull images yet{}", if *.buildable { "; build it first (`aistack build` arrives with image builds; `docker compose build` works meanwhile)" } else { "; load or build it first (`docker load`, `docker build -t ...`)" })]
     ImageMissing {
         service: String,
         image: String,
