@@ -248,16 +248,7 @@ mod tests {
     use super::super::canonicalize;
     use super::super::testutil::{attr, parse};
 
-    fn service(body: &str) -> crate::compose::node::Node {
-        let mut n = parse(&format!("services:\n  a:\n    image: x\n{body}"));
-        canonicalize(&mut n).unwrap();
-        n
-    }
-
-    fn error(body: &str) -> crate::compose::error::LoadError {
-        let mut n = parse(&format!("services:\n  a:\n    image: x\n{body}"));
-        canonicalize(&mut n).unwrap_err()
-    }
+    use super::super::testutil::{canonical_error as error, canonical_service as service};
 
     #[test]
     fn environment_list_becomes_map_with_null_for_bare_names() {

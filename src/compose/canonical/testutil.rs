@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value as Json};
 
+use crate::compose::error::LoadError;
 use crate::compose::node::{Node, Scalar, Value};
 use crate::compose::read;
 
@@ -62,4 +63,19 @@ pub(crate) fn has_tags(node: &Node) -> bool {
         Value::Map(entries) => entries.iter().any(|(_, v)| has_tags(v)),
         Value::Scalar(_) => false,
     }
+}
+
+/// `body` (attribute lines indented for a service) as service `a`, canonicalized.
+pub(crate) fn canonical_service(body: &str) -> Node {
+    let mut n = parse(&format!("services:\n  a:\n    image: x\n{body}"));
+    super::canonicalize(&mut n).unwrap();
+    n
+}
+
+/// The canonicalization error for `body` as service `a`; it must name the service.
+pub(crate) fn canonical_error(body: &str) -> LoadError {
+    let mut n = parse(&format!("services:\n  a:\n    image: x\n{body}"));
+    let e = super::canonicalize(&mut n).unwrap_err();
+    assert_eq!(e.service.as_deref(), Some("a"), "{e}");
+    e
 }
