@@ -245,9 +245,7 @@ pub(super) fn ssh(node: &mut Node) -> Result<(), LoadError> {
 mod tests {
     use serde_json::json;
 
-    use super::super::canonicalize;
-    use super::super::testutil::{attr, parse};
-
+    use super::super::testutil::attr;
     use super::super::testutil::{canonical_error as error, canonical_service as service};
 
     #[test]
