@@ -62,8 +62,8 @@ with open(f"{work}/chain10/compose.yaml", "w") as f:
             f.write(f"    depends_on:\n      s{i-1}: {{condition: service_healthy}}\n")
 PY
 
-RUNS=${RUNS:-5} WARMUP=${WARMUP:-1} python3 - "$bin" "$work" <<'PY'
-import os, statistics, subprocess, sys, tempfile, time
+FLOOR="$root/scripts/floor-client.py" RUNS=${RUNS:-5} WARMUP=${WARMUP:-1} python3 - "$bin" "$work" <<'PY'
+import os, statistics, subprocess, sys, time
 
 bin, work = sys.argv[1], sys.argv[2]
 runs, warmup = int(os.environ["RUNS"]), int(os.environ["WARMUP"])
@@ -73,13 +73,21 @@ CASES = [
     ("flat50", "50 independent services"),
     ("chain10", "chain of 10 health-gated services (1 s intervals)"),
 ]
+floor = os.environ["FLOOR"]
 TOOLS = {
     "aistack": lambda p, f, *a: [bin, "-p", p, "-f", f, *a],
+    "aistack-engine": lambda p, f, *a: [bin, "-p", p, "-f", f, *a],
     "compose": lambda p, f, *a: ["docker", "compose", "-p", p, "-f", f, *a],
+    "floor": lambda p, f, *a: ["python3", floor, *a[:1], "-p", p, *(["-f", f] if a[0] == "up" else [])],
 }
+# Health-gated stacks also compare `--health-probe engine` with the floor: a
+# minimal event-driven client that waits for the engine's own health verdict.
+HEALTH_GATED = {"guide", "chain10"}
 OPS = {
     "aistack": {"up": ["up", "--wait"], "noop": ["up", "--wait"], "down": ["down", "-v"]},
     "compose": {"up": ["up", "-d", "--wait"], "noop": ["up", "-d", "--wait"], "down": ["down", "-v"]},
+    "aistack-engine": {"up": ["up", "--wait", "--health-probe", "engine"], "down": ["down", "-v"]},
+    "floor": {"up": ["up"], "down": ["down"]},
 }
 seq = 0
 
@@ -96,13 +104,15 @@ def sweep(project):
             subprocess.run(["docker", *rm, *ids], capture_output=True, timeout=120)
 
 
-def timed(cmd, cwd):
+def timed(cmd, cwd, own_clock=False):
+    """Wall time of cmd; with own_clock, the seconds it prints itself (the
+    floor client times only its engine work, not reading the model)."""
     start = time.perf_counter()
-    p = subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=LIMIT)
+    p = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=LIMIT)
     wall = time.perf_counter() - start
     if p.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} exited {p.returncode}: {p.stderr.decode(errors='replace')[-2000:]}")
-    return wall
+    return float(p.stdout.split()[-1]) if own_clock else wall
 
 
 def one_run(tool, case):
@@ -113,28 +123,27 @@ def one_run(tool, case):
     cwd = f"{work}/{case}"
     sweep(project)
     try:
-        return {op: timed(TOOLS[tool](project, "compose.yaml", *args), cwd) for op, args in OPS[tool].items()}
+        return {
+            op: timed(TOOLS[tool](project, "compose.yaml", *args), cwd, tool == "floor" and op == "up")
+            for op, args in OPS[tool].items()
+        }
     finally:
         left = subprocess.run(
             ["docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={project}"],
             capture_output=True, text=True, timeout=120,
         ).stdout.split()
         sweep(project)
-        # aistack's per-project lock file (commands/lock.rs) stays behind by design.
-        lock_dir = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
-        try:
-            os.remove(f"{lock_dir}/aistack-{project}.lock")
-        except FileNotFoundError:
-            pass
         if left:
             print(f"warning: {tool} down left {len(left)} containers of {project}", file=sys.stderr)
 
 
-rows = []
+rows, floor_rows = [], []
 for case, title in CASES:
     times = {t: {op: [] for op in ("up", "noop", "down")} for t in TOOLS}
     for i in range(warmup + runs):
         order = ["aistack", "compose"] if i % 2 == 0 else ["compose", "aistack"]
+        if case in HEALTH_GATED:
+            order += ["aistack-engine", "floor"] if i % 2 == 0 else ["floor", "aistack-engine"]
         for tool in order:
             r = one_run(tool, case)
             if i >= warmup:
@@ -145,8 +154,16 @@ for case, title in CASES:
         a = statistics.median(times["aistack"][op])
         c = statistics.median(times["compose"][op])
         rows.append(f"| {title} | {label} | {a:.2f} s | {c:.2f} s | {a / c:.2f} | {runs} |")
+    if case in HEALTH_GATED:
+        e = statistics.median(times["aistack-engine"]["up"])
+        f = statistics.median(times["floor"]["up"])
+        floor_rows.append(f"| {title} | {e:.2f} s | {f:.2f} s | {e / f:.2f} | {runs} |")
 
 print("| stack | command | aistack median | docker compose median | aistack/compose | runs |")
 print("|---|---|---|---|---|---|")
 print("\n".join(rows))
+print()
+print("| stack | aistack `up --wait --health-probe engine` median | floor client median | aistack/floor | runs |")
+print("|---|---|---|---|---|")
+print("\n".join(floor_rows))
 PY

@@ -35,6 +35,9 @@ pub struct ProjectArgs {
     /// Enable a profile (repeatable; default: COMPOSE_PROFILES).
     #[arg(long = "profile", value_name = "PROFILE")]
     pub profiles: Vec<String>,
+    /// Engine calls in flight at once (default: COMPOSE_PARALLEL_LIMIT, else 8; -1 = unlimited).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub parallel: Option<i64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -51,6 +54,10 @@ pub enum Command {
     Ps(PsArgs),
     /// Show the containers' output.
     Logs(LogsArgs),
+    /// Run a one-off command in a new container of a service (its dependencies first).
+    Run(RunArgs),
+    /// Run a command in a service's running container.
+    Exec(ExecArgs),
     /// Start the stack's existing containers (dependencies first).
     Start(ServicesArgs),
     /// Stop the stack's running containers (dependents first).
@@ -61,6 +68,43 @@ pub enum Command {
     Kill(KillArgs),
     /// Remove the stack's stopped containers.
     Rm(RmArgs),
+    /// Build the images of services that have a `build:` section.
+    Build(BuildArgs),
+    /// Pull the images of services from their registries.
+    Pull(PullArgs),
+    /// CI smoke test: up --wait, run CMD on the host, always tear down; exit with CMD's code.
+    Test(TestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Leave the stack up afterwards (for debugging) instead of tearing it down.
+    #[arg(long)]
+    pub keep: bool,
+    /// Use the project name as is (default: a unique suffix per run, so parallel jobs never collide).
+    #[arg(long)]
+    pub no_isolate: bool,
+    /// Keep fixed published host ports (default: free ports, given to CMD as AISTACK_PORT_<SERVICE>_<PORT>).
+    #[arg(long)]
+    pub fixed_ports: bool,
+    /// Deadline in seconds for the stack to be ready.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub wait_timeout: u64,
+    /// Deadline in seconds for CMD (then it is stopped and the exit code is 124).
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+    /// Bring up only this service and its dependencies (repeatable; default all).
+    #[arg(long = "service", value_name = "SERVICE")]
+    pub services: Vec<String>,
+    /// Who decides that a service is healthy.
+    #[arg(long, value_enum, default_value = "eager")]
+    pub health_probe: ProbeArg,
+    /// Progress output while bringing the stack up.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub progress: crate::report::progress::Mode,
+    /// The command to run on the host once the stack is ready.
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -88,6 +132,39 @@ pub struct KillArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Do not use the build cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Pull newer versions of the base images first (needs a registry).
+    #[arg(long)]
+    pub pull: bool,
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// A build argument (KEY=VALUE, or KEY to take it from the environment); overrides build.args.
+    #[arg(long = "build-arg", value_name = "KEY=VALUE")]
+    pub build_args: Vec<String>,
+    /// Only these services (default: every service with a build section).
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// Print nothing but errors and warnings.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Report failed pulls as warnings instead of failing.
+    #[arg(long)]
+    pub ignore_pull_failures: bool,
+    /// Skip services that have a build section.
+    #[arg(long)]
+    pub ignore_buildable: bool,
+    /// Only these services (default: all).
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct RmArgs {
     /// Stop running containers first.
     #[arg(short, long)]
@@ -102,15 +179,16 @@ pub struct RmArgs {
     pub services: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq, Default)]
 pub enum ProbeArg {
     /// Run each service's health check ourselves right after start (fast).
+    #[default]
     Eager,
     /// Wait for the engine's own health verdict.
     Engine,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Default)]
 pub struct UpArgs {
     /// Return once the containers are started (do not attach to logs).
     #[arg(short, long)]
@@ -133,6 +211,21 @@ pub struct UpArgs {
     /// Remove containers of services that are no longer in the compose files.
     #[arg(long)]
     pub remove_orphans: bool,
+    /// Build every service that has a build section before starting.
+    #[arg(long, conflicts_with = "no_build")]
+    pub build: bool,
+    /// Never build, even images that are missing (pulls still follow pull_policy).
+    #[arg(long)]
+    pub no_build: bool,
+    /// Stop every container as soon as one exits (attached mode).
+    #[arg(long, conflicts_with_all = ["detach", "wait"])]
+    pub abort_on_container_exit: bool,
+    /// Stop every container as soon as one exits with a non-zero code (attached mode).
+    #[arg(long, conflicts_with_all = ["detach", "wait", "abort_on_container_exit"])]
+    pub abort_on_container_failure: bool,
+    /// Exit with this service's exit code (implies --abort-on-container-exit).
+    #[arg(long, value_name = "SERVICE", conflicts_with_all = ["detach", "wait"])]
+    pub exit_code_from: Option<String>,
     /// Who decides that a service is healthy.
     #[arg(long, value_enum, default_value = "eager")]
     pub health_probe: ProbeArg,
@@ -196,6 +289,107 @@ pub struct LogsArgs {
     pub timestamps: bool,
     /// Only these services.
     pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Run in the background and print the container's ID.
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Remove the container when it exits.
+    #[arg(long)]
+    pub rm: bool,
+    /// Set an environment variable (`KEY` alone takes it from this environment).
+    #[arg(short = 'e', long = "env", value_name = "KEY[=VALUE]")]
+    pub env: Vec<String>,
+    /// Add or override a label.
+    #[arg(short = 'l', long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
+    /// Do not start the service's dependencies (nor wait for them).
+    #[arg(long)]
+    pub no_deps: bool,
+    /// Run as this user (name or UID[:GID]).
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Working directory inside the container.
+    #[arg(short, long, value_name = "DIR")]
+    pub workdir: Option<String>,
+    /// Override the image's entrypoint (split into words as a shell would).
+    #[arg(long, value_name = "CMD")]
+    pub entrypoint: Option<String>,
+    /// Name the container (default: <project>-<service>-run-<12 hex>).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Do not allocate a TTY (default: one when stdin and stdout are terminals).
+    #[arg(short = 'T', long = "no-TTY")]
+    pub no_tty: bool,
+    /// Accepted for Compose compatibility: stdin is always kept open.
+    #[arg(short = 'i', long, hide = true)]
+    pub interactive: bool,
+    /// Publish a container port: [IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL].
+    #[arg(
+        short = 'p',
+        long = "publish",
+        value_name = "PORT",
+        conflicts_with = "service_ports"
+    )]
+    pub publish: Vec<String>,
+    /// Publish the service's own ports.
+    #[arg(long)]
+    pub service_ports: bool,
+    /// Give the container the service's name and aliases on its networks.
+    #[arg(long)]
+    pub use_aliases: bool,
+    /// Progress output while the dependencies come up.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub progress: crate::report::progress::Mode,
+    /// The service whose configuration the container gets.
+    pub service: String,
+    /// The command and its arguments (default: the service's command).
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Start the command and return at once.
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Do not allocate a TTY (default: one when stdin and stdout are terminals).
+    #[arg(short = 'T', long = "no-TTY")]
+    pub no_tty: bool,
+    /// Run as this user (name or UID[:GID]).
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Set an environment variable (`KEY` alone takes it from this environment).
+    #[arg(short = 'e', long = "env", value_name = "KEY[=VALUE]")]
+    pub env: Vec<String>,
+    /// Working directory inside the container.
+    #[arg(short, long, value_name = "DIR")]
+    pub workdir: Option<String>,
+    /// Which container of the service (its container number).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub index: u32,
+    /// Give the command extended privileges.
+    #[arg(long)]
+    pub privileged: bool,
+    /// Accepted for Compose compatibility: stdin is always attached.
+    #[arg(short = 'i', long, hide = true)]
+    pub interactive: bool,
+    /// The service whose container runs the command.
+    pub service: String,
+    /// The command and its arguments.
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

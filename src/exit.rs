@@ -5,28 +5,42 @@ use crate::compose::LoadError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     /// Everything asked for happened.
-    Ok = 0,
+    Ok,
     /// The engine refused or a service failed (a container exited, a health check failed).
-    Failure = 1,
+    Failure,
     /// The command line is wrong (unknown flag, missing argument).
-    Usage = 2,
+    Usage,
     /// The project is invalid: a compose file, `.env` or env file cannot be loaded.
-    InvalidProject = 3,
+    InvalidProject,
     /// The Docker daemon cannot be reached.
-    DaemonUnreachable = 4,
+    DaemonUnreachable,
     /// `lint`/`verify` found problems (error-level findings, isolation leaks).
-    Findings = 5,
+    Findings,
     /// A wait (`--wait-timeout`) ran out before the stack was ready.
-    Timeout = 124,
+    Timeout,
     /// Interrupted by SIGINT (128 + 2).
-    Interrupted = 130,
+    Interrupted,
     /// Terminated by SIGTERM (128 + 15).
-    Terminated = 143,
+    Terminated,
+    /// The exit code of what the user ran (`run`, `exec`, `test`,
+    /// `--exit-code-from`), passed through unchanged.
+    Passthrough(i32),
 }
 
 impl Exit {
     pub fn code(self) -> i32 {
-        self as i32
+        match self {
+            Exit::Ok => 0,
+            Exit::Failure => 1,
+            Exit::Usage => 2,
+            Exit::InvalidProject => 3,
+            Exit::DaemonUnreachable => 4,
+            Exit::Findings => 5,
+            Exit::Timeout => 124,
+            Exit::Interrupted => 130,
+            Exit::Terminated => 143,
+            Exit::Passthrough(code) => code,
+        }
     }
 }
 

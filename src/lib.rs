@@ -4,6 +4,7 @@
 //! → `plan` → `apply` → `engine` (the only module that talks to Docker);
 //! `report` owns what the user reads. `exit` decides exit codes.
 pub mod apply;
+pub mod build;
 pub mod cli;
 pub mod commands;
 pub mod compose;

@@ -5,11 +5,14 @@
 //! (the engine's port allocation races); the first failure stops new work,
 //! and dependents of a failed node are reported as skipped with the reason.
 pub mod diagnose;
+pub mod images;
 pub mod observe;
 pub mod progress;
 pub mod wait;
 
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,6 +23,7 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use tokio::sync::{Mutex, broadcast};
 
+use crate::engine::types::EventKind;
 use crate::engine::{Engine, EngineError};
 use crate::plan::{Action, Plan, WaitFor};
 
@@ -78,6 +82,26 @@ impl ApplyReport {
     }
 }
 
+/// One container event as the executor needs it: whose, and whether its
+/// process died.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub container: String,
+    pub died: bool,
+}
+
+/// A node's future: its index, whether it is a wait, and how it ended.
+type NodeFuture<'a> = Pin<Box<dyn Future<Output = (usize, bool, Step<'a>)> + Send + 'a>>;
+
+enum Step<'a> {
+    Finished(NodeResult),
+    /// A stop whose container's process has died while the engine call still
+    /// runs (the daemon's cleanup: unmount, endpoint release): the next stop
+    /// in reverse dependency order may begin, everything else waits for the
+    /// call's end.
+    Exited(Pin<Box<dyn Future<Output = NodeResult> + Send + 'a>>),
+}
+
 enum NodeResult {
     Ok(Option<String>),
     Err {
@@ -93,7 +117,7 @@ pub async fn run<E: Engine>(
     engine: &E,
     plan: &Plan,
     opts: &ApplyOptions,
-    events: &broadcast::Sender<String>,
+    events: &broadcast::Sender<Seen>,
 ) -> ApplyReport {
     let start = Instant::now();
     let n = plan.nodes.len();
@@ -110,7 +134,9 @@ pub async fn run<E: Engine>(
     let port_lock = Mutex::new(());
     let mut ready: Vec<usize> = (0..n).filter(|&i| remaining_deps[i] == 0).collect();
     ready.reverse();
-    let mut in_flight = FuturesUnordered::new();
+    let mut in_flight: FuturesUnordered<NodeFuture<'_>> = FuturesUnordered::new();
+    // Stop nodes that already released the stops depending on them.
+    let mut released_early = vec![false; n];
     let mut busy_slots = 0usize;
     let mut failure: Option<Failure> = None;
     let emit = |i: usize, phase: Phase| {
@@ -140,17 +166,36 @@ pub async fn run<E: Engine>(
             emit(i, Phase::Started);
             let rx = events.subscribe();
             let lock = &port_lock;
-            in_flight.push(async move {
+            in_flight.push(Box::pin(async move {
                 (
                     i,
                     is_wait,
                     execute(engine, &plan.nodes[i].action, opts, lock, rx).await,
                 )
-            });
+            }));
         }
         ready.extend(deferred.into_iter().rev());
-        let Some((i, is_wait, result)) = in_flight.next().await else {
+        let Some((i, is_wait, step)) = in_flight.next().await else {
             break;
+        };
+        let result = match step {
+            Step::Finished(r) => r,
+            Step::Exited(rest) => {
+                released_early[i] = true;
+                for &d in &dependents[i] {
+                    if is_stop(&plan.nodes[d].action) {
+                        remaining_deps[d] -= 1;
+                        if remaining_deps[d] == 0 && failure.is_none() {
+                            ready.push(d);
+                        }
+                    }
+                }
+                // The call keeps its slot until it returns.
+                in_flight.push(Box::pin(
+                    async move { (i, is_wait, Step::Finished(rest.await)) },
+                ));
+                continue;
+            }
         };
         if !is_wait {
             busy_slots -= 1;
@@ -160,6 +205,9 @@ pub async fn run<E: Engine>(
                 outcomes[i] = Outcome::Done;
                 emit(i, decider.map(Phase::DoneBy).unwrap_or(Phase::Done));
                 for &d in &dependents[i] {
+                    if released_early[i] && is_stop(&plan.nodes[d].action) {
+                        continue;
+                    }
                     remaining_deps[d] -= 1;
                     if remaining_deps[d] == 0 && failure.is_none() {
                         ready.push(d);
@@ -232,13 +280,16 @@ fn wait_context(plan: &Plan, i: usize, dependents: &[usize], until: WaitFor) -> 
     }
 }
 
-async fn execute<E: Engine>(
-    engine: &E,
-    action: &Action,
-    opts: &ApplyOptions,
-    port_lock: &Mutex<()>,
-    mut events: broadcast::Receiver<String>,
-) -> NodeResult {
+async fn execute<'a, E: Engine>(
+    engine: &'a E,
+    action: &'a Action,
+    opts: &'a ApplyOptions,
+    port_lock: &'a Mutex<()>,
+    mut events: broadcast::Receiver<Seen>,
+) -> Step<'a> {
+    if let Action::StopContainer { name, timeout, .. } = action {
+        return stop(engine, name, *timeout, events).await;
+    }
     let r: Result<Option<String>, (String, bool, Option<String>)> = match action {
         Action::CreateNetwork { spec, .. } => engine
             .create_network(spec)
@@ -282,20 +333,33 @@ async fn execute<E: Engine>(
                 .map(|_| None)
                 .map_err(eng(Some(name)))
         }
-        Action::StopContainer { name, timeout, .. } => engine
-            .stop_container(name, *timeout)
-            .await
-            .map(|_| None)
-            .map_err(eng(Some(name))),
-        Action::RemoveContainer { name, .. } => engine
-            .remove_container(name, true, false)
+        Action::StopContainer { .. } => unreachable!("handled above"),
+        Action::RemoveContainer {
+            name,
+            anonymous_volumes,
+            ..
+        } => engine
+            .remove_container(name, true, *anonymous_volumes)
             .await
             .map(|_| None)
             .map_err(eng(Some(name))),
         Action::RemoveNetwork { name, .. } => remove_network(engine, name)
             .await
             .map(|_| None)
-            .map_err(eng(None)),
+            .map_err(eng(None))
+            .map_err(|(message, timed_out, c)| {
+                let message = if message.contains("active endpoints") {
+                    format!(
+                        "{message}\nhint: if `docker ps -a --filter network={name}` lists nothing, \
+                         the daemon's endpoint count for the network is stale (an Engine 20.10 race \
+                         after parallel removals, moby/moby#42119): restarting the Docker daemon \
+                         clears it; then run `aistack down` again"
+                    )
+                } else {
+                    message
+                };
+                (message, timed_out, c)
+            }),
         Action::RemoveVolume { name, .. } => engine
             .remove_volume(name, false)
             .await
@@ -355,6 +419,10 @@ async fn execute<E: Engine>(
             })
         }
     };
+    Step::Finished(node_result(r))
+}
+
+fn node_result(r: Result<Option<String>, (String, bool, Option<String>)>) -> NodeResult {
     match r {
         Ok(d) => NodeResult::Ok(d),
         Err((message, timed_out, container)) => NodeResult::Err {
@@ -362,6 +430,45 @@ async fn execute<E: Engine>(
             timed_out,
             container,
         },
+    }
+}
+
+fn is_stop(action: &Action) -> bool {
+    matches!(action, Action::StopContainer { .. })
+}
+
+/// Stop a container, and report as soon as its process has died: on Engine
+/// 20.10 the `die` event comes ~60 ms before the stop call returns (the
+/// daemon still unmounts and releases endpoints), which is a large share of
+/// each step when a chain of services stops in reverse dependency order.
+async fn stop<'a, E: Engine>(
+    engine: &'a E,
+    name: &'a str,
+    timeout: Duration,
+    mut events: broadcast::Receiver<Seen>,
+) -> Step<'a> {
+    let call = async move {
+        node_result(
+            engine
+                .stop_container(name, timeout)
+                .await
+                .map(|_| None)
+                .map_err(eng(Some(name))),
+        )
+    };
+    let mut call = Box::pin(call);
+    let died = async {
+        loop {
+            match events.recv().await {
+                Ok(seen) if seen.died && seen.container == name => return,
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
+            }
+        }
+    };
+    tokio::select! {
+        r = &mut call => Step::Finished(r),
+        _ = died => Step::Exited(call),
     }
 }
 
@@ -377,10 +484,14 @@ fn eng(container: Option<&str>) -> impl FnOnce(EngineError) -> (String, bool, Op
 /// retry for a bounded time before giving up.
 async fn remove_network<E: Engine>(engine: &E, name: &str) -> Result<(), EngineError> {
     let until = Instant::now() + Duration::from_secs(10);
+    // The release usually lands within tens of milliseconds: poll fast first,
+    // then back off so a long release does not flood the daemon.
+    let mut pause = Duration::from_millis(10);
     loop {
         match engine.remove_network(name).await {
             Err(e) if e.to_string().contains("active endpoints") && Instant::now() < until => {
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(200));
             }
             other => return other,
         }
@@ -401,10 +512,7 @@ pub fn outcomes_by_id<'a>(
 
 /// Open the engine's event stream for a project and fan it out as container
 /// names. Call before the first start (engine notes G9).
-pub fn subscribe_events<E: Engine + 'static>(
-    engine: &E,
-    project: &str,
-) -> broadcast::Sender<String> {
+pub fn subscribe_events<E: Engine + 'static>(engine: &E, project: &str) -> broadcast::Sender<Seen> {
     let (tx, _) = broadcast::channel(1024);
     let mut stream = engine.events(&[(crate::plan::labels::PROJECT, project)], None);
     let out = tx.clone();
@@ -412,7 +520,10 @@ pub fn subscribe_events<E: Engine + 'static>(
         while let Some(ev) = stream.next().await {
             match ev {
                 Ok(ev) => {
-                    let _ = out.send(ev.container_name);
+                    let _ = out.send(Seen {
+                        died: matches!(ev.kind, EventKind::Die { .. }),
+                        container: ev.container_name,
+                    });
                 }
                 Err(_) => break,
             }

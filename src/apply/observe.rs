@@ -37,8 +37,12 @@ pub async fn project<E: Engine>(engine: &E, project: &Project) -> Result<Observe
     }
     for (name, svc) in &project.services {
         let image = svc.image_name(&project.name, name);
-        if !o.images.contains(&image) && engine.image_exists(&image).await? {
-            o.images.insert(image);
+        if o.images.contains(&image) {
+            continue;
+        }
+        if let Some(id) = engine.image_id(&image).await? {
+            o.images.insert(image.clone());
+            o.image_ids.insert(image, id);
         }
     }
     Ok(o)
@@ -52,5 +56,6 @@ pub async fn by_name<E: Engine>(engine: &E, name: &str) -> Result<Observed> {
         volumes: engine.list_volumes(&filter).await?,
         containers: engine.list_containers(&filter, true).await?,
         images: Default::default(),
+        image_ids: Default::default(),
     })
 }

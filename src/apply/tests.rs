@@ -290,3 +290,53 @@ async fn waits_do_not_hold_concurrency_slots() {
     assert!(report.ok(), "{:?}", report.failure);
     let _ = e.info().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn down_stops_the_next_service_once_the_previous_process_died_not_after_cleanup() {
+    let p = load(STACK);
+    let e = FakeEngine::new();
+    script_stack(&e);
+    let events = subscribe_events(&e, "demo");
+    let report = run(
+        &e,
+        &fresh_plan(&p, true),
+        &opts(HealthProbe::Engine, None),
+        &events,
+    )
+    .await;
+    assert!(report.ok(), "{:?}", report.failure);
+    // Each stop call returns 100 ms after its container's process died.
+    e.set_latency("stop_container", Duration::from_millis(100));
+    e.clear_calls();
+    let observed = observe::by_name(&e, "demo").await.unwrap();
+    let plan = plan::down(Some(&p), &observed, &plan::DownOptions::default());
+    let t = Instant::now();
+    let report = run(&e, &plan, &opts(HealthProbe::Engine, None), &events).await;
+    assert!(report.ok(), "{:?}", report.failure);
+    let calls = e.calls();
+    // Reverse dependency order still holds: proxy, then gateway, then redis.
+    let proxy = position(&calls, "stop_container demo-proxy-1");
+    let gateway = position(&calls, "stop_container demo-gateway-1");
+    let redis = position(&calls, "stop_container demo-redis-1");
+    assert!(proxy < gateway && gateway < redis, "{calls:#?}");
+    // A container is removed only after its stop call returned, and the
+    // network only after every container is gone.
+    assert!(position(&calls, "remove_container demo-redis-1") > redis);
+    let net = calls
+        .iter()
+        .position(|c| c.starts_with("remove_network"))
+        .expect("network removed");
+    assert!(
+        calls[..net]
+            .iter()
+            .filter(|c| c.starts_with("remove_container"))
+            .count()
+            >= 4
+    );
+    // Three chained stops overlap their cleanups: ~100 ms, not ~300 ms.
+    assert!(
+        t.elapsed() < Duration::from_millis(250),
+        "took {:?}",
+        t.elapsed()
+    );
+}

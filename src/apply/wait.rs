@@ -76,7 +76,7 @@ pub async fn container<E: Engine>(
     engine: &E,
     name: &str,
     cond: Condition<'_>,
-    events: &mut broadcast::Receiver<String>,
+    events: &mut broadcast::Receiver<super::Seen>,
 ) -> Result<String, WaitError> {
     let Condition {
         until,

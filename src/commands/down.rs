@@ -9,7 +9,8 @@ use anyhow::Result;
 
 use crate::apply::{self, ApplyOptions};
 use crate::cli::{DownArgs, ProjectArgs};
-use crate::compose::{self, ErrorKind};
+use crate::compose::{self, ErrorKind, Project};
+use crate::engine::DockerEngine;
 use crate::exit::{Exit, ExitError};
 use crate::plan::{self, DownOptions};
 use crate::report::{diagnostic, progress};
@@ -38,39 +39,57 @@ pub fn run(p: &ProjectArgs, args: DownArgs) -> Result<()> {
     };
     super::engine::runtime()?.block_on(async move {
         let engine = super::engine::connect().await?;
-        let _lock = super::lock::project(&name)?;
-        let observed = apply::observe::by_name(&engine, &name).await?;
-        let plan = plan::down(
-            project.as_ref(),
-            &observed,
-            &DownOptions {
-                volumes: args.volumes,
-                remove_orphans: args.remove_orphans,
-                timeout: args.timeout.map(Duration::from_secs),
-            },
-        );
-        for note in &plan.notes {
-            eprintln!("note: {note}");
-        }
-        if args.dry_run {
-            print!("{plan}");
-            return Ok(());
-        }
-        let aopts = ApplyOptions {
-            progress: Arc::from(progress::sink(args.progress)),
-            ..Default::default()
+        let opts = DownOptions {
+            volumes: args.volumes,
+            remove_orphans: args.remove_orphans,
+            timeout: args.timeout.map(Duration::from_secs),
         };
-        let events = tokio::sync::broadcast::channel(16).0;
-        let report = apply::run(&engine, &plan, &aopts, &events).await;
-        match report.failure {
-            None => Ok(()),
-            Some(f) => {
-                eprint!("{}", diagnostic::failure(&f, None));
-                Err(
-                    anyhow::Error::new(ExitError::new(Exit::Failure, "down failed"))
-                        .context(crate::REPORTED),
-                )
-            }
-        }
+        tear_down(
+            &engine,
+            project.as_ref(),
+            &name,
+            &opts,
+            args.dry_run,
+            args.progress,
+        )
+        .await
     })
+}
+
+/// Observe the project by label, plan `down` and apply it (holding the
+/// project lock). A failure has been reported already.
+pub async fn tear_down(
+    engine: &DockerEngine,
+    project: Option<&Project>,
+    name: &str,
+    opts: &DownOptions,
+    dry_run: bool,
+    progress: progress::Mode,
+) -> Result<()> {
+    let _lock = super::lock::project(name)?;
+    let observed = apply::observe::by_name(engine, name).await?;
+    let plan = plan::down(project, &observed, opts);
+    for note in &plan.notes {
+        eprintln!("note: {note}");
+    }
+    if dry_run {
+        print!("{plan}");
+        return Ok(());
+    }
+    let aopts = ApplyOptions {
+        progress: Arc::from(progress::sink(progress)),
+        ..Default::default()
+    };
+    let events = apply::subscribe_events(engine, name);
+    let report = apply::run(engine, &plan, &aopts, &events).await;
+    match report.failure {
+        None => Ok(()),
+        Some(f) => {
+            eprint!("{}", diagnostic::failure(&f, None));
+            Err(
+                anyhow::Error::new(ExitError::new(Exit::Failure, "down failed"))
+                    .context(crate::REPORTED),
+            )
+        }
+    }
 }

@@ -1,14 +1,20 @@
 //! Command handlers: turn parsed arguments into calls on the layers below and
 //! output through `report`. anyhow lives here, at the edge.
 
+pub mod attach;
+pub mod build;
 pub mod config;
 pub mod down;
 pub mod engine;
+pub mod exec;
 pub mod graph;
 pub mod lifecycle;
 pub mod lock;
 pub mod logs;
 pub mod ps;
+pub mod run;
+pub mod terminal;
+pub mod test;
 pub mod up;
 pub mod variables;
 
@@ -28,11 +34,16 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Down(args) => down::run(&cli.project, args),
         Command::Ps(args) => ps::run(&cli.project, args),
         Command::Logs(args) => logs::run(&cli.project, args),
+        Command::Run(args) => run::run(&cli.project, args),
+        Command::Exec(args) => exec::run(&cli.project, args),
         Command::Start(args) => lifecycle::start(&cli.project, args),
         Command::Stop(args) => lifecycle::stop(&cli.project, args),
         Command::Restart(args) => lifecycle::restart(&cli.project, args),
         Command::Kill(args) => lifecycle::kill(&cli.project, args),
         Command::Rm(args) => lifecycle::rm(&cli.project, args),
+        Command::Build(args) => build::build(&cli.project, args),
+        Command::Pull(args) => build::pull(&cli.project, args),
+        Command::Test(args) => test::run(&cli.project, args),
     }
 }
 
@@ -71,6 +82,22 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded> {
             eprint!("{}", diagnostic::render(&e));
             Err(anyhow::Error::new(e).context(crate::REPORTED))
         }
+    }
+}
+
+/// How many engine calls may be in flight: `--parallel`, else
+/// COMPOSE_PARALLEL_LIMIT (Compose's variable), else 8; zero or negative means
+/// unlimited, as in Compose.
+pub fn parallelism(p: &ProjectArgs) -> usize {
+    let n = p.parallel.or_else(|| {
+        std::env::var("COMPOSE_PARALLEL_LIMIT")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+    });
+    match n {
+        None => 8,
+        Some(n) if n <= 0 => usize::MAX,
+        Some(n) => n as usize,
     }
 }
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
+use tokio::sync::broadcast;
 use tokio::time::Instant;
 
 use crate::apply::{self, ApplyOptions, HealthProbe};
@@ -19,16 +20,45 @@ pub fn run(p: &ProjectArgs, args: UpArgs) -> Result<()> {
     let mut opts = super::load_options(p)?;
     opts.services = args.services.clone();
     let project = super::load(&opts)?.project;
-    super::engine::runtime()?.block_on(up(project, args))
+    if let Some(s) = &args.exit_code_from
+        && !project.services.contains_key(s)
+    {
+        return Err(ExitError::new(
+            Exit::Usage,
+            format!("--exit-code-from: no service \"{s}\" in the project"),
+        )
+        .into());
+    }
+    let concurrency = super::parallelism(p);
+    super::engine::runtime()?.block_on(async move {
+        let engine = super::engine::connect().await?;
+        let events = bring_up(&engine, &project, &args, concurrency).await?;
+        if args.detach || args.wait || args.dry_run {
+            return Ok(());
+        }
+        attached(&engine, &project, &args, events).await
+    })
 }
 
-async fn up(project: Project, args: UpArgs) -> Result<()> {
-    let engine = super::engine::connect().await?;
+/// Observe, plan and apply `up` for `project` (holding the project lock).
+/// Returns the project's event stream, opened before the first start, for
+/// whoever watches the stack afterwards. A failure has been reported already.
+pub async fn bring_up(
+    engine: &DockerEngine,
+    project: &Project,
+    args: &UpArgs,
+    concurrency: usize,
+) -> Result<broadcast::Sender<apply::Seen>> {
     let _lock = super::lock::project(&project.name)?;
-    let observed = apply::observe::project(&engine, &project).await?;
+    if !args.dry_run {
+        let mode = super::build::ImagesMode::from_flags(args.build, args.no_build);
+        let quiet = args.progress == progress::Mode::Quiet;
+        super::build::ensure_images_quietly(engine, project, &args.services, mode, quiet).await?;
+    }
+    let observed = apply::observe::project(engine, project).await?;
     let wait = args.wait;
     let plan = plan::up(
-        &project,
+        project,
         &observed,
         &UpOptions {
             services: args.services.clone(),
@@ -43,9 +73,10 @@ async fn up(project: Project, args: UpArgs) -> Result<()> {
     for note in &plan.notes {
         eprintln!("note: {note}");
     }
+    let events = apply::subscribe_events(engine, &project.name);
     if args.dry_run {
         print!("{plan}");
-        return Ok(());
+        return Ok(events);
     }
     if plan
         .nodes
@@ -55,12 +86,12 @@ async fn up(project: Project, args: UpArgs) -> Result<()> {
         // Say so also with --wait (which still checks every service is ready).
         eprintln!("{}: up to date, nothing to do", project.name);
         if !wait {
-            return Ok(());
+            return Ok(events);
         }
     }
     let sink: Arc<dyn apply::ProgressSink> = Arc::from(progress::sink(args.progress));
     let aopts = ApplyOptions {
-        concurrency: 8,
+        concurrency,
         deadline: args
             .wait_timeout
             .map(|s| Instant::now() + Duration::from_secs(s)),
@@ -70,11 +101,10 @@ async fn up(project: Project, args: UpArgs) -> Result<()> {
         },
         progress: sink,
     };
-    let events = apply::subscribe_events(&engine, &project.name);
-    let report = apply::run(&engine, &plan, &aopts, &events).await;
+    let report = apply::run(engine, &plan, &aopts, &events).await;
     if let Some(f) = &report.failure {
         let diagnosis = match &f.container {
-            Some(c) => Some(apply::diagnose::gather(&engine, c, 20).await),
+            Some(c) => Some(apply::diagnose::gather(engine, c, 20).await),
             None => None,
         };
         eprint!("{}", diagnostic::failure(f, diagnosis.as_ref()));
@@ -89,38 +119,119 @@ async fn up(project: Project, args: UpArgs) -> Result<()> {
         return Err(ExitError::new(exit, "up failed").into())
             .map_err(|e: anyhow::Error| e.context(crate::REPORTED));
     }
-    if args.detach || wait {
-        return Ok(());
-    }
-    attached(&engine, &project).await
+    Ok(events)
 }
 
-/// Follow every service container's output until Ctrl-C/SIGTERM, then stop the
-/// stack gracefully (a second signal kills).
-async fn attached(engine: &DockerEngine, project: &Project) -> Result<()> {
+/// Follow every service container's output until they all end, one exits
+/// under `--abort-on-container-exit`/`--exit-code-from` (or fails under
+/// `--abort-on-container-failure`), or Ctrl-C/SIGTERM; then stop the stack
+/// gracefully (a second signal kills).
+async fn attached(
+    engine: &DockerEngine,
+    project: &Project,
+    args: &UpArgs,
+    events: broadcast::Sender<apply::Seen>,
+) -> Result<()> {
     let names: Vec<String> = plan_names(project);
+    let abort_on_exit = args.abort_on_container_exit || args.exit_code_from.is_some();
+    let mut rx = events.subscribe();
     let follow = super::logs::follow_all(engine, names.clone(), true, None);
     tokio::pin!(follow);
+    let watch = async {
+        loop {
+            match rx.recv().await {
+                Ok(seen) if seen.died && names.contains(&seen.container) => {
+                    let Ok(d) = engine.inspect_container(&seen.container).await else {
+                        continue;
+                    };
+                    let code = d.container.exit_code;
+                    if abort_on_exit || (args.abort_on_container_failure && code != 0) {
+                        return (seen.container, code);
+                    }
+                }
+                Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
+                _ => {}
+            }
+        }
+    };
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        _ = &mut follow => return Ok(()),
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
+    let signalled = tokio::select! {
+        _ = &mut follow => {
+            // Every container ended on its own.
+            return exit_code_from(engine, project, args).await;
+        }
+        (container, code) = watch => {
+            eprintln!("Aborting on container exit: {container} exited with code {code}");
+            // As Compose: without --exit-code-from, the code of the container
+            // that triggered the abort.
+            (args.exit_code_from.is_none() && code != 0).then_some(Exit::Passthrough(code as i32))
+        }
+        _ = tokio::signal::ctrl_c() => Some(Exit::Interrupted),
+        _ = term.recv() => Some(Exit::Terminated),
+    };
+    if matches!(signalled, Some(Exit::Interrupted | Exit::Terminated)) {
+        eprintln!("Gracefully stopping... (press Ctrl+C again to force)");
     }
-    eprintln!("Gracefully stopping... (press Ctrl+C again to force)");
     let stops = async {
         for n in names.iter().rev() {
-            let _ = engine.stop_container(n, Duration::from_secs(10)).await;
+            let timeout = service_of(project, n)
+                .map(plan::spec::stop_timeout)
+                .unwrap_or(Duration::from_secs(10));
+            let _ = engine.stop_container(n, timeout).await;
         }
     };
     tokio::select! {
-        _ = stops => Err(ExitError::new(Exit::Interrupted, "stopped").into()),
+        _ = stops => {}
         _ = tokio::signal::ctrl_c() => {
             for n in &names {
                 let _ = engine.kill_container(n, "SIGKILL").await;
             }
-            Err(ExitError::new(Exit::Interrupted, "killed").into())
+            return Err(ExitError::new(Exit::Interrupted, "killed").into());
         }
+    }
+    match signalled {
+        Some(exit @ Exit::Passthrough(_)) => {
+            Err(anyhow::Error::new(ExitError::new(exit, "aborted")).context(crate::REPORTED))
+        }
+        Some(exit) => Err(ExitError::new(exit, "stopped").into()),
+        None => exit_code_from(engine, project, args).await,
+    }
+}
+
+fn service_of<'a>(
+    project: &'a Project,
+    container: &str,
+) -> Option<&'a crate::compose::model::Service> {
+    project.services.iter().find_map(|(name, svc)| {
+        (1..=svc.replicas())
+            .any(|n| plan::labels::container_name(&project.name, name, svc, n) == container)
+            .then_some(svc)
+    })
+}
+
+/// The exit code `up` ends with in attached mode: `--exit-code-from`'s
+/// container's, else 0. A container stopped by the abort reports the code its
+/// stop gave it (143 for SIGTERM), never a reassuring 0 it did not earn.
+async fn exit_code_from(engine: &DockerEngine, project: &Project, args: &UpArgs) -> Result<()> {
+    let Some(service) = &args.exit_code_from else {
+        return Ok(());
+    };
+    let Some(svc) = project.services.get(service) else {
+        return Err(ExitError::new(
+            Exit::Usage,
+            format!("--exit-code-from: no service \"{service}\" in the project"),
+        )
+        .into());
+    };
+    let name = plan::labels::container_name(&project.name, service, svc, 1);
+    let d = engine.inspect_container(&name).await?;
+    match d.container.exit_code {
+        0 => Ok(()),
+        code => Err(anyhow::Error::new(ExitError::new(
+            Exit::Passthrough(code as i32),
+            format!("{service} exited with code {code}"),
+        ))
+        .context(crate::REPORTED)),
     }
 }
 

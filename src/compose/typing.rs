@@ -51,11 +51,21 @@ fn convert(e: TypeError, service: Option<&str>, section: Section) -> LoadError {
     let (kind, message, hint) = match &e.kind {
         TypeErrorKind::UnknownField { field, expected } => {
             let in_service = matches!(section, Section::Service) && expected.contains(&"image");
-            if in_service && unsupported::is_compose_service_attribute(field) {
+            // The `build:` mapping is the only one with `dockerfile_inline`.
+            let in_build =
+                matches!(section, Section::Service) && expected.contains(&"dockerfile_inline");
+            let unsupported = (in_service && unsupported::is_compose_service_attribute(field))
+                || (in_build && unsupported::is_compose_build_attribute(field));
+            if unsupported {
+                let name = if in_build {
+                    format!("build.{field}")
+                } else {
+                    field.to_string()
+                };
                 (
                     ErrorKind::Unsupported,
                     format!(
-                        "attribute `{field}` is valid Compose, but aistack does not support it yet"
+                        "attribute `{name}` is valid Compose, but aistack does not support it yet"
                     ),
                     Some(
                         "remove it, or run this file with docker compose until aistack supports it"

@@ -103,6 +103,39 @@ pub const COMPOSE_TOP_LEVEL: &[&str] = &[
     "version", "name", "include", "services", "networks", "volumes", "secrets", "configs", "models",
 ];
 
+/// `build:` attributes in the Compose specification (compose-go `BuildConfig`).
+pub const COMPOSE_BUILD_ATTRIBUTES: &[&str] = &[
+    "additional_contexts",
+    "args",
+    "cache_from",
+    "cache_to",
+    "context",
+    "dockerfile",
+    "dockerfile_inline",
+    "entitlements",
+    "extra_hosts",
+    "isolation",
+    "labels",
+    "network",
+    "no_cache",
+    "platforms",
+    "privileged",
+    "provenance",
+    "pull",
+    "sbom",
+    "secrets",
+    "shm_size",
+    "ssh",
+    "tags",
+    "target",
+    "ulimits",
+];
+
+/// Whether `field` is valid Compose under `build:`.
+pub fn is_compose_build_attribute(field: &str) -> bool {
+    COMPOSE_BUILD_ATTRIBUTES.contains(&field)
+}
+
 /// Whether `field` is valid Compose in a service (so an unknown-field error means "unsupported").
 pub fn is_compose_service_attribute(field: &str) -> bool {
     COMPOSE_SERVICE_ATTRIBUTES.contains(&field)

@@ -175,8 +175,48 @@ pub fn references(project: &Project) -> Result<()> {
     Ok(())
 }
 
+/// Compose's schema pattern for pull_policy, which is not anchored: a value
+/// is valid when it contains one of the alternatives.
+/// `always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+`
+fn valid_pull_policy(p: &str) -> bool {
+    let words = [
+        "always",
+        "never",
+        "build",
+        "if_not_present",
+        "missing",
+        "refresh",
+        "daily",
+        "weekly",
+    ];
+    words.iter().any(|w| p.contains(w))
+        || p.match_indices("every_").any(|(i, _)| {
+            let rest = &p.as_bytes()[i + "every_".len()..];
+            let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+            digits > 0 && rest.get(digits).is_some_and(|u| b"wdhms".contains(u))
+        })
+}
+
+fn pull_policies(project: &Project) -> Result<()> {
+    for (name, svc) in &project.services {
+        if !svc.pull_policy.is_empty() && !valid_pull_policy(&svc.pull_policy) {
+            let err = LoadError::new(
+                ErrorKind::InvalidValue,
+                format!("pull_policy \"{}\" is not valid", svc.pull_policy),
+            );
+            return Err(
+                located(project, &format!("services.{name}.pull_policy"), err)
+                    .with_service(name.clone())
+                    .with_hint("use always, never, missing, if_not_present, build, refresh, daily, weekly or every_<duration> (e.g. every_12h)"),
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Checks on the finished project.
 pub fn validate(project: &Project) -> Result<()> {
+    pull_policies(project)?;
     let mut graph = Graph::new();
     for (name, svc) in &project.services {
         graph.add_node(name);
@@ -225,4 +265,30 @@ pub fn validate(project: &Project) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod pull_policy_tests {
+    use super::valid_pull_policy;
+
+    #[test]
+    fn pull_policy_values_follow_compose_schema() {
+        for ok in [
+            "always",
+            "never",
+            "missing",
+            "if_not_present",
+            "build",
+            "refresh",
+            "daily",
+            "weekly",
+            "every_12h",
+            "every_1d30m",
+        ] {
+            assert!(valid_pull_policy(ok), "{ok}");
+        }
+        for bad in ["sometimes", "every_", "every_h", "every_12", "ALWAYS"] {
+            assert!(!valid_pull_policy(bad), "{bad}");
+        }
+    }
 }

@@ -351,6 +351,7 @@ pub fn container_create(spec: &ContainerSpec, api: ApiVersion) -> Result<Contain
         userns_mode: spec.userns_mode.clone(),
         oom_score_adj: spec.oom_score_adj,
         cgroup_parent: spec.cgroup_parent.clone(),
+        auto_remove: spec.auto_remove.then_some(true),
         ..Default::default()
     };
 
@@ -376,6 +377,10 @@ pub fn container_create(spec: &ContainerSpec, api: ApiVersion) -> Result<Contain
         domainname: spec.domainname.clone(),
         tty: spec.tty.then_some(true),
         open_stdin: spec.stdin_open.then_some(true),
+        stdin_once: spec.stdin_once.then_some(true),
+        attach_stdin: spec.stdin_once.then_some(true),
+        attach_stdout: spec.stdin_once.then_some(true),
+        attach_stderr: spec.stdin_once.then_some(true),
         stop_signal: spec.stop_signal.clone(),
         stop_timeout: spec.stop_timeout.map(i64::from),
         healthcheck: spec
@@ -492,6 +497,14 @@ pub fn container_details(c: ContainerInspectResponse) -> ContainerDetails {
             (name, endpoint)
         })
         .collect();
+    let mut volumes: Vec<String> = c
+        .mounts
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| m.typ.as_deref() == Some("volume"))
+        .filter_map(|m| m.name)
+        .collect();
+    volumes.sort();
     let name = c.name.unwrap_or_default();
     let container = ObservedContainer {
         id: c.id.unwrap_or_default(),
@@ -506,6 +519,7 @@ pub fn container_details(c: ContainerInspectResponse) -> ContainerDetails {
         restart_count: c.restart_count.unwrap_or(0),
         networks,
         ports: published_ports(settings.ports),
+        volumes,
     };
     ContainerDetails {
         container,

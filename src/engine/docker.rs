@@ -24,10 +24,13 @@ use bollard::query_parameters::{
 use futures_util::{Stream, StreamExt, TryStreamExt, future, stream};
 
 use super::convert;
+use super::interactive::{AttachedIo, ExecSpec, ExecStatus, OutputChunk};
 use super::lines::LineSplitter;
 use super::quirks::ApiVersion;
 use super::types::*;
 use super::{Engine, EngineError, Result, one_line};
+
+mod images;
 
 /// Where bollard looks when DOCKER_HOST is unset.
 const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
@@ -551,6 +554,104 @@ impl Engine for DockerEngine {
         self.call_within(&what, timeout, run).await
     }
 
+    async fn attach_container(&self, id: &str, stdin: bool) -> Result<AttachedIo> {
+        let what = format!("attach to container {id}");
+        let opts = bollard::query_parameters::AttachContainerOptions {
+            stream: true,
+            stdin,
+            stdout: true,
+            stderr: true,
+            logs: false,
+            detach_keys: None,
+        };
+        // The deadline covers the upgrade handshake only; the streams then
+        // live as long as the container runs.
+        let r = self
+            .call(&what, self.docker.attach_container(id, Some(opts)))
+            .await?;
+        Ok(attached_io(&self.host, &what, r.output, r.input))
+    }
+
+    async fn resize_container(&self, id: &str, rows: u16, cols: u16) -> Result<()> {
+        let what = format!("resize the TTY of container {id}");
+        let opts = bollard::query_parameters::ResizeContainerTTYOptions {
+            h: i32::from(rows),
+            w: i32::from(cols),
+        };
+        self.call(&what, self.docker.resize_container_tty(id, opts))
+            .await
+    }
+
+    async fn create_exec(&self, container: &str, spec: &ExecSpec) -> Result<String> {
+        let what = format!("exec in container {container}");
+        let config = ExecConfig {
+            attach_stdin: Some(spec.stdin),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            tty: Some(spec.tty),
+            cmd: Some(spec.cmd.clone()),
+            env: (!spec.env.is_empty()).then(|| spec.env.clone()),
+            user: spec.user.clone(),
+            working_dir: spec.working_dir.clone(),
+            privileged: Some(spec.privileged),
+            ..Default::default()
+        };
+        Ok(self
+            .call(&what, self.docker.create_exec(container, config))
+            .await?
+            .id)
+    }
+
+    async fn start_exec_attached(&self, exec: &str, tty: bool) -> Result<AttachedIo> {
+        let what = format!("start exec {exec}");
+        let opts = bollard::exec::StartExecOptions {
+            detach: false,
+            tty,
+            output_capacity: None,
+        };
+        match self
+            .call(&what, self.docker.start_exec(exec, Some(opts)))
+            .await?
+        {
+            StartExecResults::Attached { output, input } => {
+                Ok(attached_io(&self.host, &what, output, input))
+            }
+            StartExecResults::Detached => Err(EngineError::Other(format!(
+                "{what}: the daemon did not attach the streams"
+            ))),
+        }
+    }
+
+    async fn start_exec_detached(&self, exec: &str, tty: bool) -> Result<()> {
+        let what = format!("start exec {exec}");
+        let opts = bollard::exec::StartExecOptions {
+            detach: true,
+            tty,
+            output_capacity: None,
+        };
+        self.call(&what, self.docker.start_exec(exec, Some(opts)))
+            .await
+            .map(|_| ())
+    }
+
+    async fn resize_exec(&self, exec: &str, rows: u16, cols: u16) -> Result<()> {
+        let what = format!("resize the TTY of exec {exec}");
+        let opts = bollard::query_parameters::ResizeExecOptions {
+            h: i32::from(rows),
+            w: i32::from(cols),
+        };
+        self.call(&what, self.docker.resize_exec(exec, opts)).await
+    }
+
+    async fn inspect_exec(&self, exec: &str) -> Result<ExecStatus> {
+        let what = format!("inspect exec {exec}");
+        let i = self.call(&what, self.docker.inspect_exec(exec)).await?;
+        Ok(ExecStatus {
+            running: i.running == Some(true),
+            exit_code: i.exit_code,
+        })
+    }
+
     fn events(
         &self,
         labels: &[(&str, &str)],
@@ -668,6 +769,37 @@ impl Engine for DockerEngine {
         }
     }
 
+    async fn image_id(&self, reference: &str) -> Result<Option<String>> {
+        let what = format!("inspect image {reference}");
+        match self.call(&what, self.docker.inspect_image(reference)).await {
+            Ok(i) => Ok(i.id),
+            Err(EngineError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn build_image(
+        &self,
+        spec: &BuildSpec,
+        context: Vec<u8>,
+        output: &(dyn Fn(&str) + Send + Sync),
+    ) -> Result<String> {
+        self.build(spec, context, output).await
+    }
+
+    async fn tag_image(&self, source: &str, target: &str) -> Result<()> {
+        self.tag(source, target).await
+    }
+
+    async fn pull_image(
+        &self,
+        reference: &str,
+        platform: Option<&str>,
+        output: &(dyn Fn(&str) + Send + Sync),
+    ) -> Result<()> {
+        self.pull(reference, platform, output).await
+    }
+
     async fn copy_file_into(
         &self,
         container: &str,
@@ -692,6 +824,43 @@ impl Engine for DockerEngine {
                 .upload_to_container(container, Some(opts), bollard::body_full(tar.into())),
         )
         .await
+    }
+}
+
+type BollardOutput =
+    std::pin::Pin<Box<dyn Stream<Item = std::result::Result<LogOutput, BollardError>> + Send>>;
+
+/// bollard's hijacked streams as engine-neutral ones. Echoed stdin frames
+/// (only sent for TTY-less attaches with `logs`) are dropped.
+fn attached_io(
+    host: &str,
+    what: &str,
+    output: BollardOutput,
+    input: std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>,
+) -> AttachedIo {
+    let host = host.to_string();
+    let what = what.to_string();
+    let output = output.filter_map(move |r| {
+        future::ready(match r {
+            Ok(LogOutput::StdOut { message }) => Some(Ok(OutputChunk {
+                stream: LogStream::Stdout,
+                bytes: message,
+            })),
+            Ok(LogOutput::StdErr { message }) => Some(Ok(OutputChunk {
+                stream: LogStream::Stderr,
+                bytes: message,
+            })),
+            Ok(LogOutput::Console { message }) => Some(Ok(OutputChunk {
+                stream: LogStream::Console,
+                bytes: message,
+            })),
+            Ok(LogOutput::StdIn { .. }) => None,
+            Err(e) => Some(Err(classify(&host, e, &what))),
+        })
+    });
+    AttachedIo {
+        output: Box::pin(output),
+        input,
     }
 }
 

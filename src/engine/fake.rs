@@ -16,6 +16,7 @@ use futures_util::{Stream, StreamExt, stream};
 use tokio::sync::{broadcast, watch};
 use tokio::task::AbortHandle;
 
+use super::interactive::{AttachedIo, ExecSpec, ExecStatus};
 use super::quirks::ApiVersion;
 use super::types::*;
 use super::{Engine, EngineError, Result};
@@ -249,6 +250,17 @@ impl FakeEngine {
             started_at: c.started_at.clone(),
             restart_count: 0,
             networks: c.networks.clone(),
+            volumes: {
+                let mut v: Vec<String> = c
+                    .spec
+                    .mounts
+                    .iter()
+                    .filter(|m| m.kind == MountKind::Volume)
+                    .filter_map(|m| m.source.clone())
+                    .collect();
+                v.sort();
+                v
+            },
             ports: c
                 .spec
                 .port_bindings
@@ -655,15 +667,35 @@ impl Engine for FakeEngine {
         Ok(())
     }
 
+    /// Like the real daemon, the process dies (and `die` is sent) before the
+    /// call returns: the scripted latency is the cleanup after the exit.
     async fn stop_container(&self, id: &str, _timeout: Duration) -> Result<()> {
         let subject = self.lock().container_name(id);
-        self.enter("stop_container", &subject).await?;
-        let mut st = self.lock();
-        let cid = st
-            .container_id(id)
-            .ok_or_else(|| Self::not_found("container", id))?;
-        if st.containers[&cid].state == ContainerState::Running {
-            self.exit(&mut st, &cid, 0);
+        let latency = {
+            let mut st = self.lock();
+            st.calls.push(format!("stop_container {subject}"));
+            let latency = st
+                .latency
+                .get("stop_container")
+                .copied()
+                .unwrap_or(st.default_latency);
+            if let Some(e) = st
+                .failures
+                .get_mut("stop_container")
+                .and_then(VecDeque::pop_front)
+            {
+                return Err(e);
+            }
+            let cid = st
+                .container_id(id)
+                .ok_or_else(|| Self::not_found("container", id))?;
+            if st.containers[&cid].state == ContainerState::Running {
+                self.exit(&mut st, &cid, 0);
+            }
+            latency
+        };
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
         }
         Ok(())
     }
@@ -777,6 +809,34 @@ impl Engine for FakeEngine {
             .get_mut(&name)
             .and_then(VecDeque::pop_front)
             .unwrap_or_default())
+    }
+
+    async fn attach_container(&self, id: &str, stdin: bool) -> Result<AttachedIo> {
+        self.attach_impl(id, stdin).await
+    }
+
+    async fn resize_container(&self, id: &str, rows: u16, cols: u16) -> Result<()> {
+        self.resize_container_impl(id, rows, cols).await
+    }
+
+    async fn create_exec(&self, container: &str, spec: &ExecSpec) -> Result<String> {
+        self.create_exec_impl(container, spec).await
+    }
+
+    async fn start_exec_attached(&self, exec: &str, tty: bool) -> Result<AttachedIo> {
+        self.start_exec_attached_impl(exec, tty).await
+    }
+
+    async fn start_exec_detached(&self, exec: &str, tty: bool) -> Result<()> {
+        self.start_exec_detached_impl(exec, tty).await
+    }
+
+    async fn resize_exec(&self, exec: &str, rows: u16, cols: u16) -> Result<()> {
+        self.resize_exec_impl(exec, rows, cols).await
+    }
+
+    async fn inspect_exec(&self, exec: &str) -> Result<ExecStatus> {
+        self.inspect_exec_impl(exec).await
     }
 
     fn events(
@@ -897,6 +957,32 @@ impl Engine for FakeEngine {
             .is_none_or(|i| i.contains(reference)))
     }
 
+    async fn image_id(&self, reference: &str) -> Result<Option<String>> {
+        self.fake_image_id(reference).await
+    }
+
+    async fn build_image(
+        &self,
+        spec: &BuildSpec,
+        context: Vec<u8>,
+        output: &(dyn Fn(&str) + Send + Sync),
+    ) -> Result<String> {
+        self.fake_build(spec, context, output).await
+    }
+
+    async fn tag_image(&self, source: &str, target: &str) -> Result<()> {
+        self.fake_tag(source, target).await
+    }
+
+    async fn pull_image(
+        &self,
+        reference: &str,
+        platform: Option<&str>,
+        output: &(dyn Fn(&str) + Send + Sync),
+    ) -> Result<()> {
+        self.fake_pull(reference, platform, output).await
+    }
+
     async fn copy_file_into(
         &self,
         container: &str,
@@ -929,6 +1015,8 @@ impl Engine for FakeEngine {
     }
 }
 
+mod images;
+mod interactive;
 mod model;
 #[cfg(test)]
 mod tests;

@@ -16,12 +16,14 @@ use futures_util::Stream;
 pub mod convert;
 pub mod docker;
 pub mod fake;
+pub mod interactive;
 pub mod lines;
 pub mod quirks;
 pub mod types;
 
 pub use docker::DockerEngine;
 pub use fake::{FakeEngine, Script};
+pub use interactive::{AttachedIo, ExecSpec, ExecStatus, OutputChunk};
 pub use types::*;
 
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;
@@ -190,6 +192,46 @@ pub trait Engine: Send + Sync {
         timeout: Duration,
     ) -> impl Future<Output = Result<ExecOutput>> + Send;
 
+    /// Attaches to the container's stdout and stderr (and stdin when
+    /// `stdin`) from now on, without past output: attach before starting
+    /// the container to see everything it writes.
+    fn attach_container(
+        &self,
+        id: &str,
+        stdin: bool,
+    ) -> impl Future<Output = Result<AttachedIo>> + Send;
+    /// Sets the size of the container's TTY.
+    fn resize_container(
+        &self,
+        id: &str,
+        rows: u16,
+        cols: u16,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Prepares `spec` in the running container; returns the exec's ID.
+    /// A container that is not running is a `Conflict`.
+    fn create_exec(
+        &self,
+        container: &str,
+        spec: &ExecSpec,
+    ) -> impl Future<Output = Result<String>> + Send;
+    /// Starts the exec and attaches to its streams (`tty` as created).
+    fn start_exec_attached(
+        &self,
+        exec: &str,
+        tty: bool,
+    ) -> impl Future<Output = Result<AttachedIo>> + Send;
+    /// Starts the exec and returns at once, leaving it running.
+    fn start_exec_detached(&self, exec: &str, tty: bool)
+    -> impl Future<Output = Result<()>> + Send;
+    /// Sets the size of the exec's TTY.
+    fn resize_exec(
+        &self,
+        exec: &str,
+        rows: u16,
+        cols: u16,
+    ) -> impl Future<Output = Result<()>> + Send;
+    fn inspect_exec(&self, exec: &str) -> impl Future<Output = Result<ExecStatus>> + Send;
+
     /// Container events (start, die, health_status, oom, destroy) of
     /// containers matching `labels`, from `since` (default: the time of this
     /// call, even if the stream is first polled later). Open it *before*
@@ -212,6 +254,32 @@ pub trait Engine: Send + Sync {
     ) -> impl Stream<Item = Result<LogLine>> + Send + Unpin + use<Self>;
 
     fn image_exists(&self, reference: &str) -> impl Future<Output = Result<bool>> + Send;
+    /// The local image's ID ("sha256:..."), `None` when it is absent.
+    fn image_id(&self, reference: &str) -> impl Future<Output = Result<Option<String>>> + Send;
+    /// Builds an image from the tar `context` with the classic builder (API
+    /// `version=1`; BuildKit over the API needs a session) and tags it
+    /// `spec.tag`. Each line of the builder's output goes to `output` as it
+    /// arrives. Returns the image ID. A failing step is `Other` carrying the
+    /// builder's message ("The command '/bin/sh -c false' returned a
+    /// non-zero code: 1"). No deadline: builds take what they take.
+    fn build_image(
+        &self,
+        spec: &BuildSpec,
+        context: Vec<u8>,
+        output: &(dyn Fn(&str) + Send + Sync),
+    ) -> impl Future<Output = Result<String>> + Send;
+    /// Gives image `source` (name or ID) the extra name `target`
+    /// ("repo:tag"; no tag = latest).
+    fn tag_image(&self, source: &str, target: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Pulls `reference` (no tag = latest) through the engine; progress
+    /// lines go to `output`. A registry that cannot be reached is an error
+    /// carrying the engine's reason.
+    fn pull_image(
+        &self,
+        reference: &str,
+        platform: Option<&str>,
+        output: &(dyn Fn(&str) + Send + Sync),
+    ) -> impl Future<Output = Result<()>> + Send;
     /// Writes one file (e.g. a secret from the environment) into a created
     /// or running container, creating missing parent directories (root, 0755).
     fn copy_file_into(

@@ -195,6 +195,13 @@ pub struct ContainerSpec {
     pub domainname: Option<String>,
     pub tty: bool,
     pub stdin_open: bool,
+    /// Made for an attached client (`docker run -i`): the daemon closes the
+    /// process's stdin when that client's stdin ends, and the container is
+    /// marked attached to stdin, stdout and stderr as the docker CLI does.
+    pub stdin_once: bool,
+    /// The daemon removes the container (and its anonymous volumes) once it
+    /// exits (`run -d --rm`).
+    pub auto_remove: bool,
     pub stop_signal: Option<String>,
     /// Seconds the daemon waits after the stop signal before SIGKILL.
     pub stop_timeout: Option<u32>,
@@ -327,6 +334,8 @@ pub struct ObservedContainer {
     pub networks: BTreeMap<String, Endpoint>,
     /// Sorted.
     pub ports: Vec<PublishedPort>,
+    /// Names of the named volumes it mounts, sorted.
+    pub volumes: Vec<String>,
 }
 
 /// One health probe result.
@@ -399,4 +408,31 @@ pub struct ExecOutput {
     pub exit_code: i64,
     /// stdout and stderr, interleaved as produced.
     pub output: String,
+}
+
+// ----- images -----
+
+/// One image build with the classic builder. Empty fields are not sent, so
+/// the Dockerfile's own defaults apply.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BuildSpec {
+    /// The name the built image gets ("web:1", "demo-web"; no tag = latest).
+    pub tag: String,
+    /// The Dockerfile's path inside the context tar.
+    pub dockerfile: String,
+    pub args: BTreeMap<String, String>,
+    pub labels: BTreeMap<String, String>,
+    /// The stage to build.
+    pub target: Option<String>,
+    /// Network of the RUN steps ("host", "none", a network name).
+    pub network: Option<String>,
+    pub no_cache: bool,
+    /// Pull newer versions of the base images first.
+    pub pull: bool,
+    pub cache_from: Vec<String>,
+    /// "host:ip"; the API takes several, bollard's query at most one.
+    pub extra_hosts: Vec<String>,
+    pub shm_size: Option<i64>,
+    /// e.g. "linux/amd64".
+    pub platform: Option<String>,
 }

@@ -77,6 +77,8 @@ pub enum Action {
     RemoveContainer {
         service: String,
         name: String,
+        /// Also its anonymous volumes (`down -v`, as Compose does).
+        anonymous_volumes: bool,
     },
     RemoveNetwork {
         key: String,

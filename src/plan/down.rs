@@ -129,14 +129,18 @@ pub fn down(project: Option<&Project>, observed: &Observed, opts: &DownOptions) 
                 None
             };
             let rm_deps = stop.map(|s| vec![s]).unwrap_or(deps);
-            removes.push(plan.push(
-                format!("remove:{}", c.name),
-                Action::RemoveContainer {
-                    service: svc.clone(),
-                    name: c.name.clone(),
-                },
-                "down",
-                rm_deps,
+            removes.push((
+                *c,
+                plan.push(
+                    format!("remove:{}", c.name),
+                    Action::RemoveContainer {
+                        service: svc.clone(),
+                        name: c.name.clone(),
+                        anonymous_volumes: opts.volumes,
+                    },
+                    "down",
+                    rm_deps,
+                ),
             ));
         }
         remaining.retain(|c| !batch.iter().any(|b| b.id == c.id));
@@ -156,6 +160,16 @@ pub fn down(project: Option<&Project>, observed: &Observed, opts: &DownOptions) 
         .collect();
     nets.sort_by(|a, b| a.name.cmp(&b.name));
     let removed: BTreeSet<&str> = containers.iter().map(|c| c.name.as_str()).collect();
+    // A network or volume goes as soon as the containers using it are gone,
+    // overlapping the rest of the stops (each network removal takes the
+    // daemon ~0.2 s, and it does them one at a time).
+    let removes_using = |uses: &dyn Fn(&ObservedContainer) -> bool| -> Vec<usize> {
+        removes
+            .iter()
+            .filter(|(c, _)| uses(c))
+            .map(|(_, i)| *i)
+            .collect()
+    };
     for n in nets {
         // A container that stays (an orphan left running, or one attached from
         // outside the project) keeps its networks: removing one would fail.
@@ -165,19 +179,10 @@ pub fn down(project: Option<&Project>, observed: &Observed, opts: &DownOptions) 
             .map(String::as_str)
             .filter(|c| !removed.contains(c))
             .collect();
-        if !users.is_empty() {
-            plan.notes.push(format!(
-                "network {} kept: still in use by {}",
-                n.name,
-                users.join(", ")
-            ));
+        if kept(&mut plan, "network", &n.name, &users) {
             continue;
         }
-        let key = n
-            .labels
-            .get(labels::NETWORK)
-            .cloned()
-            .unwrap_or_else(|| n.name.clone());
+        let key = resource_key(&n.labels, labels::NETWORK, &n.name);
         plan.push(
             format!("network:{key}"),
             Action::RemoveNetwork {
@@ -185,7 +190,7 @@ pub fn down(project: Option<&Project>, observed: &Observed, opts: &DownOptions) 
                 name: n.name.clone(),
             },
             "down",
-            removes.clone(),
+            removes_using(&|c| c.networks.contains_key(&n.name)),
         );
     }
     if opts.volumes {
@@ -196,11 +201,16 @@ pub fn down(project: Option<&Project>, observed: &Observed, opts: &DownOptions) 
             .collect();
         vols.sort_by(|a, b| a.name.cmp(&b.name));
         for v in vols {
-            let key = v
-                .labels
-                .get(labels::VOLUME)
-                .cloned()
-                .unwrap_or_else(|| v.name.clone());
+            let users: Vec<&str> = observed
+                .containers
+                .iter()
+                .filter(|c| !removed.contains(c.name.as_str()) && c.volumes.contains(&v.name))
+                .map(|c| c.name.as_str())
+                .collect();
+            if kept(&mut plan, "volume", &v.name, &users) {
+                continue;
+            }
+            let key = resource_key(&v.labels, labels::VOLUME, &v.name);
             plan.push(
                 format!("volume:{key}"),
                 Action::RemoveVolume {
@@ -208,11 +218,31 @@ pub fn down(project: Option<&Project>, observed: &Observed, opts: &DownOptions) 
                     name: v.name.clone(),
                 },
                 "down -v",
-                removes.clone(),
+                removes_using(&|c| c.volumes.contains(&v.name)),
             );
         }
     }
     plan
+}
+
+/// A resource still used by a container that stays is kept, with a note.
+fn kept(plan: &mut Plan, what: &str, name: &str, users: &[&str]) -> bool {
+    if users.is_empty() {
+        return false;
+    }
+    plan.notes.push(format!(
+        "{what} {name} kept: still in use by {}",
+        users.join(", ")
+    ));
+    true
+}
+
+/// The compose key of a network or volume (its label), else its name.
+fn resource_key(labels: &BTreeMap<String, String>, label: &str, name: &str) -> String {
+    labels
+        .get(label)
+        .cloned()
+        .unwrap_or_else(|| name.to_string())
 }
 
 fn service_of(c: &ObservedContainer) -> String {

@@ -10,6 +10,8 @@ pub const PROJECT: &str = "com.docker.compose.project";
 pub const SERVICE: &str = "com.docker.compose.service";
 pub const NUMBER: &str = "com.docker.compose.container-number";
 pub const ONEOFF: &str = "com.docker.compose.oneoff";
+/// A one-off (`run`) container's identity: 64 hex characters.
+pub const SLUG: &str = "com.docker.compose.slug";
 /// Compose treats a container as part of the project only if this is present.
 pub const COMPOSE_HASH: &str = "com.docker.compose.config-hash";
 pub const WORKING_DIR: &str = "com.docker.compose.project.working_dir";

@@ -6,6 +6,7 @@ pub mod down;
 pub mod hash;
 pub mod labels;
 pub mod observed;
+pub mod oneoff;
 pub mod spec;
 pub mod up;
 
@@ -27,7 +28,7 @@ pub enum PlanError {
         "volume \"{key}\" is declared external, but volume \"{name}\" does not exist; create it with `docker volume create {name}`"
     )]
     ExternalVolumeMissing { key: String, name: String },
-    #[error("service \"{service}\": image \"{image}\" is not present locally, and aistack does not pull images yet{}", if *.buildable { "; build it first (`aistack build` arrives with image builds; `docker compose build` works meanwhile)" } else { "; load or build it first (`docker load`, `docker build -t ...`)" })]
+    #[error("service \"{service}\": image \"{image}\" is not present locally{}", if *.buildable { "; build it with `aistack build` (or `aistack up` without --no-build)" } else { "; pull it with `aistack pull`, or load or build it (`docker load`, `docker build -t ...`)" })]
     ImageMissing {
         service: String,
         image: String,

@@ -1,7 +1,7 @@
 //! The one snapshot a plan is built from: what the engine reports for this
 //! project (found by label, names compared exactly), taken once before planning.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::engine::types::{ContainerState, ObservedContainer, ObservedNetwork, ObservedVolume};
 
@@ -16,9 +16,20 @@ pub struct Observed {
     pub containers: Vec<ObservedContainer>,
     /// Image references present locally (for "missing image" errors before anything is created).
     pub images: BTreeSet<String>,
+    /// Image reference → local image ID, where known: a container running
+    /// another ID than its image's current one is recreated (a rebuild, a
+    /// pull), as Compose does.
+    pub image_ids: BTreeMap<String, String>,
 }
 
 impl Observed {
+    /// Whether `c` runs an older image than `image` names now.
+    pub fn image_changed(&self, c: &ObservedContainer, image: &str) -> bool {
+        self.image_ids
+            .get(image)
+            .is_some_and(|id| !c.image_id.is_empty() && *id != c.image_id)
+    }
+
     pub fn network(&self, name: &str) -> Option<&ObservedNetwork> {
         self.networks.iter().find(|n| n.name == name)
     }

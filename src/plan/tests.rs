@@ -1,7 +1,5 @@
 //! Golden tests for plans: literal project + literal snapshot → plan text.
 
-use std::collections::BTreeMap;
-
 use crate::compose::Project;
 use crate::engine::types::{
     ContainerState, HealthState, ObservedContainer, ObservedNetwork, ObservedVolume,
@@ -78,8 +76,17 @@ fn applied(p: &Project, plan: &Plan) -> Observed {
                 health: spec.healthcheck.as_ref().map(|_| HealthState::Healthy),
                 started_at: None,
                 restart_count: 0,
-                networks: BTreeMap::new(),
+                networks: spec
+                    .networks
+                    .iter()
+                    .map(|n| (n.network.clone(), Default::default()))
+                    .collect(),
                 ports: Vec::new(),
+                volumes: spec
+                    .mounts
+                    .iter()
+                    .filter_map(|m| m.source.clone())
+                    .collect(),
             }),
             _ => {}
         }
@@ -164,21 +171,53 @@ fn changed_service_is_recreated_and_restart_true_dependents_restart() {
         "{text}"
     );
     assert!(
-        text.contains("stop:demo-gateway-1 StopContainer (dependency redis was recreated)"),
+        text.contains("stop:demo-gateway-1 StopContainer (dependency redis will be recreated)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("start:demo-gateway-1 StartContainer (dependency redis was recreated)"),
+        "{text}"
+    );
+    // As Compose: the dependent stops before its dependency's old container
+    // does, and starts again only after the new one is healthy.
+    let idx = |id: &str| {
+        plan.nodes
+            .iter()
+            .position(|n| n.id == id)
+            .unwrap_or_else(|| panic!("no {id} in {text}"))
+    };
+    let gateway_stop = idx("stop:demo-gateway-1");
+    assert!(
+        plan.nodes[idx("stop:demo-redis-1")]
+            .deps
+            .contains(&gateway_stop),
+        "{text}"
+    );
+    assert!(
+        plan.nodes[idx("start:demo-gateway-1")]
+            .deps
+            .contains(&idx("wait:redis:healthy")),
         "{text}"
     );
     assert!(!text.contains("create:demo-proxy-1"), "{text}");
 }
 
-#[test]
-fn orphans_are_reported_and_removed_only_when_asked() {
-    let p = load(STACK);
-    let mut observed = applied(&p, &up(&p, &images(&p), &UpOptions::default()).unwrap());
+/// The stack as applied, plus a running container of a service `old` that
+/// is no longer in the file.
+fn with_orphan(p: &Project) -> Observed {
+    let mut observed = applied(p, &up(p, &images(p), &UpOptions::default()).unwrap());
     let mut orphan = observed.containers[0].clone();
     orphan.name = "demo-old-1".into();
     orphan.id = "id-old".into();
     orphan.labels.insert(labels::SERVICE.into(), "old".into());
     observed.containers.push(orphan);
+    observed
+}
+
+#[test]
+fn orphans_are_reported_and_removed_only_when_asked() {
+    let p = load(STACK);
+    let observed = with_orphan(&p);
     let keep = up(&p, &observed, &UpOptions::default()).unwrap();
     assert!(
         keep.notes.iter().any(|n| n.contains("demo-old-1")),
@@ -224,9 +263,9 @@ fn down_stops_dependents_before_their_dependencies() {
 #5 [4] remove:demo-migrate-1 RemoveContainer (down)
 #6 [2] stop:demo-redis-1 StopContainer (down)
 #7 [6] remove:demo-redis-1 RemoveContainer (down)
-#8 [1,3,5,7] network:ai RemoveNetwork (down)
-#9 [1,3,5,7] network:public RemoveNetwork (down)
-#10 [1,3,5,7] volume:cache RemoveVolume (down -v)
+#8 [3,5,7] network:ai RemoveNetwork (down)
+#9 [1,3] network:public RemoveNetwork (down)
+#10 [7] volume:cache RemoveVolume (down -v)
 "
     );
 }
@@ -234,12 +273,7 @@ fn down_stops_dependents_before_their_dependencies() {
 #[test]
 fn down_keeps_networks_that_containers_left_running_still_use() {
     let p = load(STACK);
-    let mut observed = applied(&p, &up(&p, &images(&p), &UpOptions::default()).unwrap());
-    let mut orphan = observed.containers[0].clone();
-    orphan.name = "demo-old-1".into();
-    orphan.id = "id-old".into();
-    orphan.labels.insert(labels::SERVICE.into(), "old".into());
-    observed.containers.push(orphan);
+    let mut observed = with_orphan(&p);
     for n in &mut observed.networks {
         n.containers = vec!["demo-redis-1".into()];
         if n.name == "demo_ai" {
@@ -265,6 +299,35 @@ fn down_keeps_networks_that_containers_left_running_still_use() {
     );
     assert!(
         all.to_string().contains("network:ai RemoveNetwork"),
+        "{all}"
+    );
+}
+
+#[test]
+fn down_v_keeps_a_volume_an_orphan_left_running_still_mounts() {
+    let p = load(STACK);
+    let mut observed = with_orphan(&p);
+    observed.containers.last_mut().unwrap().volumes = vec!["demo_cache".into()];
+    let opts = DownOptions {
+        volumes: true,
+        ..Default::default()
+    };
+    let text = down(Some(&p), &observed, &opts).to_string();
+    assert!(!text.contains("volume:cache"), "{text}");
+    assert!(
+        text.contains("note: volume demo_cache kept: still in use by demo-old-1"),
+        "{text}"
+    );
+    let all = down(
+        Some(&p),
+        &observed,
+        &DownOptions {
+            remove_orphans: true,
+            ..opts
+        },
+    );
+    assert!(
+        all.to_string().contains("volume:cache RemoveVolume"),
         "{all}"
     );
 }
@@ -336,4 +399,43 @@ fn start_interval_is_left_out_with_a_note_on_engines_before_api_1_44() {
     };
     assert!(spec.healthcheck.as_ref().unwrap().start_interval.is_some());
     assert!(new.notes.is_empty());
+}
+
+#[test]
+fn a_service_whose_image_was_rebuilt_is_recreated() {
+    let p = load(STACK);
+    let first = up(&p, &images(&p), &UpOptions::default()).unwrap();
+    let mut observed = applied(&p, &first);
+    // Same IDs as the containers run: nothing to do.
+    for (n, s) in &p.services {
+        let image = s.image_name(&p.name, n);
+        observed
+            .image_ids
+            .insert(image.clone(), format!("sha256:{image}"));
+    }
+    let again = up(&p, &observed, &UpOptions::default()).unwrap();
+    assert!(!again.to_string().contains("CreateContainer"), "{again}");
+    // redis's image now has another ID (a rebuild or a pull).
+    let redis = p.services["redis"].image_name(&p.name, "redis");
+    observed.image_ids.insert(redis, "sha256:rebuilt".into());
+    let plan = up(&p, &observed, &UpOptions::default())
+        .unwrap()
+        .to_string();
+    assert!(
+        plan.contains("create:demo-redis-1 CreateContainer (image changed)"),
+        "{plan}"
+    );
+    assert!(!plan.contains("create:demo-proxy-1"), "{plan}");
+    // --no-recreate keeps it.
+    let kept = up(
+        &p,
+        &observed,
+        &UpOptions {
+            no_recreate: true,
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .to_string();
+    assert!(!kept.contains("CreateContainer"), "{kept}");
 }

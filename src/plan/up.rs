@@ -106,6 +106,7 @@ pub fn up(project: &Project, observed: &Observed, opts: &UpOptions) -> Result<Pl
     }
 
     let mut state = ServiceNodes::default();
+    stop_restarting_dependents(project, observed, opts, &selected, &mut state, &mut plan);
     for name in start_order(project, &selected) {
         let svc = &project.services[&name];
         plan_service(
@@ -136,10 +137,83 @@ pub fn up(project: &Project, observed: &Observed, opts: &UpOptions) -> Result<Pl
     Ok(plan)
 }
 
+/// Whether an existing container is replaced by this plan.
+/// `image_changed`: its image now has another ID (rebuilt or pulled).
+fn outdated(
+    opts: &UpOptions,
+    c: &crate::engine::types::ObservedContainer,
+    hash: &str,
+    image_changed: bool,
+) -> bool {
+    !opts.no_recreate && (opts.force_recreate || observed::hash(c) != hash || image_changed)
+}
+
+/// `depends_on: {restart: true}`: a running dependent of a service this plan
+/// recreates is stopped *before* that service's old container stops (as
+/// Compose does), and started again once the new one meets the condition.
+/// Planned first so the dependency's stop can depend on these stops.
+fn stop_restarting_dependents(
+    project: &Project,
+    observed: &Observed,
+    opts: &UpOptions,
+    selected: &BTreeSet<String>,
+    state: &mut ServiceNodes,
+    plan: &mut Plan,
+) {
+    let recreated: BTreeSet<&str> = selected
+        .iter()
+        .filter(|name| {
+            let svc = &project.services[*name];
+            let hash = hash::service(svc);
+            let image = svc.image_name(&project.name, name);
+            observed.service_containers(name).iter().any(|c| {
+                observed::number(c) <= svc.replicas()
+                    && outdated(opts, c, &hash, observed.image_changed(c, &image))
+            })
+        })
+        .map(String::as_str)
+        .collect();
+    for name in start_order(project, selected).iter().rev() {
+        if recreated.contains(name.as_str()) {
+            continue;
+        }
+        let svc = &project.services[name];
+        let Some(dep) = svc
+            .depends_on
+            .iter()
+            .find(|(d, dd)| dd.restart && recreated.contains(d.as_str()))
+            .map(|(d, _)| d.clone())
+        else {
+            continue;
+        };
+        for c in observed.service_containers(name) {
+            if observed::number(c) > svc.replicas() || !observed::is_running(c) {
+                continue;
+            }
+            let i = plan.push(
+                format!("stop:{}", c.name),
+                Action::StopContainer {
+                    service: name.clone(),
+                    name: c.name.clone(),
+                    timeout: spec::stop_timeout(svc),
+                },
+                format!("dependency {dep} will be recreated"),
+                vec![],
+            );
+            state.restart_stops.insert(c.name.clone(), i);
+            state.stops_before.entry(dep.clone()).or_default().push(i);
+        }
+    }
+}
+
 /// Per service: the start nodes of its containers (to gate dependents) and the
 /// wait nodes already made.
 #[derive(Default)]
 struct ServiceNodes {
+    /// Container name → its stop for a `restart: true` dependency's recreate.
+    restart_stops: BTreeMap<String, usize>,
+    /// Service → stops that must finish before its old containers stop.
+    stops_before: BTreeMap<String, Vec<usize>>,
     starts: BTreeMap<String, Vec<usize>>,
     creates: BTreeMap<String, Vec<usize>>,
     waits: BTreeMap<(String, WaitFor), usize>,
@@ -243,9 +317,9 @@ fn plan_service(
     for n in 1..=desired {
         let current = existing.iter().find(|c| observed::number(c) == n);
         let cname = labels::container_name(&project.name, name, svc, n);
-        let unchanged = current.is_some_and(|c| {
-            opts.no_recreate || (!opts.force_recreate && observed::hash(c) == hash)
-        });
+        let image_changed = current
+            .is_some_and(|c| observed.image_changed(c, &svc.image_name(&project.name, name)));
+        let unchanged = current.is_some_and(|c| !outdated(opts, c, &hash, image_changed));
         let mut needs_create = true;
         let mut needs_start = true;
         let mut cause = "not found".to_string();
@@ -254,18 +328,11 @@ fn plan_service(
                 needs_create = false;
                 if observed::is_running(c) {
                     needs_start = false;
-                    if let Some(dep) = &restart_for {
-                        // `depends_on: {restart: true}`: restart with the recreated dependency.
-                        let stop = plan.push(
-                            format!("stop:{cname}"),
-                            Action::StopContainer {
-                                service: name.into(),
-                                name: cname.clone(),
-                                timeout: spec::stop_timeout(svc),
-                            },
-                            format!("dependency {dep} was recreated"),
-                            vec![],
-                        );
+                    if let (Some(dep), Some(&stop)) =
+                        (&restart_for, state.restart_stops.get(&c.name))
+                    {
+                        // `depends_on: {restart: true}`: stopped before the
+                        // dependency was recreated, started after it is ready.
                         start_deps.push(stop);
                         needs_start = true;
                         cause = format!("dependency {dep} was recreated");
@@ -279,6 +346,8 @@ fn plan_service(
             } else {
                 cause = if opts.force_recreate {
                     "--force-recreate".into()
+                } else if image_changed && observed::hash(c) == hash {
+                    "image changed".into()
                 } else {
                     "config changed".into()
                 };
@@ -292,7 +361,7 @@ fn plan_service(
                             timeout: spec::stop_timeout(svc),
                         },
                         cause.clone(),
-                        vec![],
+                        state.stops_before.get(name).cloned().unwrap_or_default(),
                     ));
                 }
                 let rm = plan.push(
@@ -300,6 +369,7 @@ fn plan_service(
                     Action::RemoveContainer {
                         service: name.into(),
                         name: c.name.clone(),
+                        anonymous_volumes: false,
                     },
                     cause.clone(),
                     before,
@@ -360,6 +430,7 @@ fn plan_service(
             Action::RemoveContainer {
                 service: name.into(),
                 name: c.name.clone(),
+                anonymous_volumes: false,
             },
             "scaled down",
             before,
@@ -456,6 +527,7 @@ fn plan_orphans(project: &Project, observed: &Observed, opts: &UpOptions, plan: 
             Action::RemoveContainer {
                 service,
                 name: c.name.clone(),
+                anonymous_volumes: false,
             },
             "orphan",
             before,

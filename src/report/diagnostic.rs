@@ -61,6 +61,16 @@ pub fn failure(f: &crate::apply::Failure, d: Option<&crate::apply::diagnose::Dia
     }
     let _ = writeln!(out, "{} ({})", f.message, f.node);
     if let Some(d) = d {
+        out.push_str(&diagnosis(d));
+    }
+    out
+}
+
+/// A container's state, exit code, last health checks and last log lines,
+/// indented under whatever line introduced it.
+pub fn diagnosis(d: &crate::apply::diagnose::Diagnosis) -> String {
+    let mut out = String::new();
+    {
         let _ = writeln!(
             out,
             "  container {}: {}, exit code {}{}{}",

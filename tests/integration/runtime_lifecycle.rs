@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::runtime_support::{Stack, aistack_in, docker};
+use crate::runtime_support::{Stack, aistack_in, docker, docker_ok};
 
 #[test]
 fn runtime_second_up_on_an_unchanged_file_changes_nothing() {
@@ -57,9 +57,30 @@ fn runtime_changed_service_is_recreated_and_unrelated_kept() {
         )),
         "{plan}"
     );
+    let since = docker_ok(&["system", "info", "--format", "{{.SystemTime}}"]);
     let up = s.aistack(&["up", "--wait", "--progress", "plain"]).ok();
     let after = s.ids();
     let (db, api, worker) = (s.container("db"), s.container("api"), s.container("worker"));
+    // As Compose: api (restart: true) stopped before db's old container.
+    let until = docker_ok(&["system", "info", "--format", "{{.SystemTime}}"]);
+    let dies: Vec<String> = docker_ok(&[
+        "events",
+        "--since",
+        &since,
+        "--until",
+        &until,
+        "--filter",
+        &format!("label=com.docker.compose.project={}", s.name),
+        "--filter",
+        "event=die",
+        "--format",
+        "{{.Actor.Attributes.name}}",
+    ])
+    .lines()
+    .map(String::from)
+    .collect();
+    assert_eq!(dies.first(), Some(&api), "{dies:?}\n{}", up.all());
+    assert!(dies.contains(&db), "{dies:?}");
     assert_ne!(
         before[&db],
         after[&db],

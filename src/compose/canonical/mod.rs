@@ -23,6 +23,7 @@ mod volumes;
 use super::error::LoadError;
 use super::node::{Key, Node, Scalar, Span, Value};
 
+pub use ports::published as parse_published_ports;
 pub(crate) use volumes::clean_path;
 
 /// Rewrite every short syntax Compose accepts into its long form.

@@ -92,6 +92,23 @@ fn binding_node(b: Binding, span: &Span) -> Node {
     Node::map(entries, span.clone())
 }
 
+/// A `--publish` value (`docker run -p`, `compose run -p`) → ports, read as
+/// compose-go's `ParsePortConfig` reads the short syntax; errors are
+/// go-connections' text.
+pub fn published(raw: &str) -> Result<Vec<crate::compose::model::Port>, String> {
+    Ok(parse(raw)?
+        .into_iter()
+        .map(|b| crate::compose::model::Port {
+            mode: "ingress".into(),
+            host_ip: b.host_ip,
+            target: u32::from(b.target),
+            published: b.published,
+            protocol: b.protocol,
+            ..Default::default()
+        })
+        .collect())
+}
+
 /// `[ip:][host:]container[/proto]` → bindings, or go-connections' error text.
 fn parse(raw: &str) -> Result<Vec<Binding>, String> {
     let (ip, host, container) = split_parts(raw);

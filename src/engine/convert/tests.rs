@@ -29,6 +29,8 @@ fn full_spec() -> ContainerSpec {
         domainname: Some("example.test".into()),
         tty: true,
         stdin_open: true,
+        stdin_once: true,
+        auto_remove: true,
         stop_signal: Some("SIGINT".into()),
         stop_timeout: Some(20),
         healthcheck: Some(HealthSpec {
@@ -143,6 +145,10 @@ fn container_body_uses_every_field() {
         "ExposedPorts": {"53/udp": {}, "80/tcp": {}},
         "Tty": true,
         "OpenStdin": true,
+        "StdinOnce": true,
+        "AttachStdin": true,
+        "AttachStdout": true,
+        "AttachStderr": true,
         "Env": ["A=1", "B="],
         "Cmd": ["serve", "--port", "80"],
         "Healthcheck": {
@@ -205,7 +211,8 @@ fn container_body_uses_every_field() {
             "Tmpfs": {"/run": "size=64k"},
             "UsernsMode": "host",
             "ShmSize": 67108864,
-            "Sysctls": {"net.core.somaxconn": "1024"}
+            "Sysctls": {"net.core.somaxconn": "1024"},
+            "AutoRemove": true
         },
         "NetworkingConfig": {"EndpointsConfig": {
             "demo_front": {

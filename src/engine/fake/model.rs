@@ -48,6 +48,8 @@ pub(super) struct State {
     pub(super) scripts: HashMap<String, Vec<Script>>,
     pub(super) exec_results: HashMap<String, VecDeque<ExecOutput>>,
     pub(super) images: Option<BTreeSet<String>>,
+    /// Build scripts and the record of builds (`images.rs`).
+    pub(super) images_fake: super::images::Images,
     pub(super) api: Option<ApiVersion>,
     pub(super) next_id: u64,
     /// id → (spec, id)
@@ -55,6 +57,7 @@ pub(super) struct State {
     pub(super) volumes: BTreeMap<String, VolumeSpec>,
     pub(super) containers: BTreeMap<String, FakeContainer>,
     pub(super) history: Vec<EngineEvent>,
+    pub(super) interactive: super::interactive::Sessions,
 }
 
 impl State {
