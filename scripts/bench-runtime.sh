@@ -80,8 +80,10 @@ TOOLS = {
     "compose": lambda p, f, *a: ["docker", "compose", "-p", p, "-f", f, *a],
     "floor": lambda p, f, *a: ["python3", floor, *a[:1], "-p", p, *(["-f", f] if a[0] == "up" else [])],
 }
-# Health-gated stacks also compare `--health-probe engine` with the floor: a
-# minimal event-driven client that waits for the engine's own health verdict.
+# Health-gated stacks also run aistack with `--health-probe engine`; every
+# stack also runs the floor: a minimal event-driven Engine API client
+# (scripts/floor-client.py) that waits for the engine's own verdicts, i.e. the
+# least time the engine needs for the stack, whatever the client.
 HEALTH_GATED = {"guide", "chain10"}
 OPS = {
     "aistack": {"up": ["up", "--wait"], "noop": ["up", "--wait"], "down": ["down", "-v"]},
@@ -90,6 +92,7 @@ OPS = {
     "floor": {"up": ["up"], "down": ["down"]},
 }
 seq = 0
+FAILED = []
 
 
 def sweep(project):
@@ -123,10 +126,18 @@ def one_run(tool, case):
     cwd = f"{work}/{case}"
     sweep(project)
     try:
-        return {
-            op: timed(TOOLS[tool](project, "compose.yaml", *args), cwd, tool == "floor" and op == "up")
-            for op, args in OPS[tool].items()
-        }
+        out = {}
+        for op, args in OPS[tool].items():
+            try:
+                out[op] = timed(TOOLS[tool](project, "compose.yaml", *args), cwd, tool == "floor" and op == "up")
+            except RuntimeError as e:
+                # Engine 20.10 sometimes keeps a stale endpoint count and refuses
+                # to remove a network (moby/moby#42119): report it, drop the
+                # sample, sweep, and go on.
+                print(f"warning: {tool} {op} failed, sample dropped: {str(e)[-400:]}", file=sys.stderr)
+                FAILED.append(f"{case} {tool} {op}")
+                break
+        return out
     finally:
         left = subprocess.run(
             ["docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={project}"],
@@ -142,11 +153,11 @@ for case, title in CASES:
     times = {t: {op: [] for op in ("up", "noop", "down")} for t in TOOLS}
     for i in range(warmup + runs):
         order = ["aistack", "compose"] if i % 2 == 0 else ["compose", "aistack"]
-        if case in HEALTH_GATED:
-            order += ["aistack-engine", "floor"] if i % 2 == 0 else ["floor", "aistack-engine"]
+        extra = ["aistack-engine", "floor"] if case in HEALTH_GATED else ["floor"]
+        order += extra if i % 2 == 0 else extra[::-1]
         for tool in order:
             r = one_run(tool, case)
-            if i >= warmup:
+            if i >= warmup and len(r) == len(OPS[tool]):
                 for op, w in r.items():
                     times[tool][op].append(w)
         print(f"{case}: run {i + 1}/{warmup + runs} done", file=sys.stderr)
@@ -154,16 +165,20 @@ for case, title in CASES:
         a = statistics.median(times["aistack"][op])
         c = statistics.median(times["compose"][op])
         rows.append(f"| {title} | {label} | {a:.2f} s | {c:.2f} s | {a / c:.2f} | {runs} |")
-    if case in HEALTH_GATED:
-        e = statistics.median(times["aistack-engine"]["up"])
-        f = statistics.median(times["floor"]["up"])
-        floor_rows.append(f"| {title} | {e:.2f} s | {f:.2f} s | {e / f:.2f} | {runs} |")
+    tool = "aistack-engine" if case in HEALTH_GATED else "aistack"
+    e = statistics.median(times[tool]["up"])
+    f = statistics.median(times["floor"]["up"])
+    c = statistics.median(times["compose"]["up"])
+    probe = "`--health-probe engine`" if case in HEALTH_GATED else "(no health checks)"
+    floor_rows.append(f"| {title} | {probe} {e:.2f} s | {f:.2f} s | {e / f:.2f} | {f / c:.2f} | {runs} |")
 
 print("| stack | command | aistack median | docker compose median | aistack/compose | runs |")
 print("|---|---|---|---|---|---|")
 print("\n".join(rows))
 print()
-print("| stack | aistack `up --wait --health-probe engine` median | floor client median | aistack/floor | runs |")
-print("|---|---|---|---|---|")
+print("| stack | aistack `up --wait` median | floor client median | aistack/floor | floor/compose | runs |")
+print("|---|---|---|---|---|---|")
 print("\n".join(floor_rows))
+if FAILED:
+    print(f"\nRuns dropped after an engine failure: {', '.join(FAILED)}")
 PY

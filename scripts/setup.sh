@@ -39,8 +39,9 @@ if ! timeout 20 docker info >/dev/null 2>&1; then
   fi
 fi
 
-# Static busybox for the FROM-scratch test images; mmdebstrap for the realistic ones.
-for pkg in busybox-static mmdebstrap; do
+# Static busybox for the FROM-scratch test images; mmdebstrap for the realistic
+# ones (stacks/ai-stack/images.sh); curl for the flagship stack's smoke test.
+for pkg in busybox-static mmdebstrap curl; do
   have_pkg "$pkg" || { log "installing $pkg"; apt_install "$pkg"; }
 done
 

@@ -296,6 +296,9 @@ pub struct RunArgs {
     /// Run in the background and print the container's ID.
     #[arg(short, long)]
     pub detach: bool,
+    /// Build the image before starting (by default only a missing image is built or pulled).
+    #[arg(long)]
+    pub build: bool,
     /// Remove the container when it exits.
     #[arg(long)]
     pub rm: bool,

@@ -48,6 +48,18 @@ pub async fn project<E: Engine>(engine: &E, project: &Project) -> Result<Observe
     Ok(o)
 }
 
+/// What `down` needs: everything labelled with the project, containers from
+/// the list alone (state, networks and volumes; no per-container inspect).
+pub async fn for_down<E: Engine>(engine: &E, name: &str) -> Result<Observed> {
+    let filter = [(labels::PROJECT, name)];
+    Ok(Observed {
+        networks: engine.list_networks(&filter).await?,
+        volumes: engine.list_volumes(&filter).await?,
+        containers: engine.list_containers_brief(&filter, true).await?,
+        ..Default::default()
+    })
+}
+
 /// Everything labelled with the project name (for `down -p NAME`, `ps`).
 pub async fn by_name<E: Engine>(engine: &E, name: &str) -> Result<Observed> {
     let filter = [(labels::PROJECT, name)];

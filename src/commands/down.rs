@@ -67,7 +67,7 @@ pub async fn tear_down(
     progress: progress::Mode,
 ) -> Result<()> {
     let _lock = super::lock::project(name)?;
-    let observed = apply::observe::by_name(engine, name).await?;
+    let observed = apply::observe::for_down(engine, name).await?;
     let plan = plan::down(project, &observed, opts);
     for note in &plan.notes {
         eprintln!("note: {note}");

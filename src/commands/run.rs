@@ -77,7 +77,7 @@ pub fn run(p: &ProjectArgs, args: RunArgs) -> Result<()> {
     let concurrency = super::parallelism(p);
     super::engine::runtime()?.block_on(async move {
         let engine = super::engine::connect().await?;
-        let name = prepare(&engine, &project, &o, args.progress, concurrency).await?;
+        let name = prepare(&engine, &project, &o, &args, concurrency).await?;
         if args.detach {
             // The ID before the start: with --rm it may be gone right after.
             let id = engine.inspect_container(&name).await?.container.id;
@@ -111,10 +111,20 @@ async fn prepare(
     engine: &DockerEngine,
     project: &Project,
     o: &OneOff,
-    mode: progress::Mode,
+    args: &RunArgs,
     concurrency: usize,
 ) -> Result<String> {
+    let mode = args.progress;
     let _lock = super::lock::project(&project.name)?;
+    // As Compose's `run`: a missing image is built (or pulled) first.
+    super::build::ensure_images_quietly(
+        engine,
+        project,
+        std::slice::from_ref(&o.service),
+        super::build::ImagesMode::from_flags(args.build, false),
+        mode == progress::Mode::Quiet,
+    )
+    .await?;
     let observed = apply::observe::project(engine, project).await?;
     let plan = oneoff::plan(project, &observed, o, Some(engine.api_version()))
         .map_err(|e| ExitError::new(Exit::Failure, e.to_string()))?;

@@ -426,6 +426,62 @@ fn time_or_none(t: Option<String>) -> Option<String> {
     t.filter(|s| !s.is_empty() && !s.starts_with("0001-01-01"))
 }
 
+/// A container from the list response (no inspect): see `list_containers_brief`.
+pub fn container_summary(c: bollard::models::ContainerSummary) -> ObservedContainer {
+    use bollard::models::ContainerSummaryStateEnum as S;
+    let state = match c.state {
+        Some(S::RUNNING | S::STOPPING) => ContainerState::Running,
+        Some(S::PAUSED) => ContainerState::Paused,
+        Some(S::RESTARTING) => ContainerState::Restarting,
+        Some(S::REMOVING) => ContainerState::Removing,
+        Some(S::EXITED) => ContainerState::Exited,
+        Some(S::DEAD) => ContainerState::Dead,
+        Some(S::CREATED | S::EMPTY) | None => ContainerState::Created,
+    };
+    let name = c
+        .names
+        .unwrap_or_default()
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    let networks = c
+        .network_settings
+        .and_then(|n| n.networks)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(name, ep)| {
+            let endpoint = Endpoint {
+                ip: ep.ip_address.unwrap_or_default(),
+                aliases: ep.aliases.unwrap_or_default(),
+            };
+            (name, endpoint)
+        })
+        .collect();
+    let mut volumes: Vec<String> = c
+        .mounts
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| m.typ.as_deref() == Some("volume"))
+        .filter_map(|m| m.name)
+        .collect();
+    volumes.sort();
+    ObservedContainer {
+        id: c.id.unwrap_or_default(),
+        name: name.strip_prefix('/').unwrap_or(&name).to_string(),
+        labels: btree(c.labels),
+        image: c.image.unwrap_or_default(),
+        image_id: c.image_id.unwrap_or_default(),
+        state,
+        exit_code: 0,
+        health: None,
+        started_at: None,
+        restart_count: 0,
+        networks,
+        ports: Vec::new(),
+        volumes,
+    }
+}
+
 fn container_state(s: Option<ContainerStateStatusEnum>) -> ContainerState {
     match s {
         Some(ContainerStateStatusEnum::RUNNING) => ContainerState::Running,

@@ -409,6 +409,24 @@ impl Engine for DockerEngine {
         Ok(out)
     }
 
+    async fn list_containers_brief(
+        &self,
+        labels: &[(&str, &str)],
+        all: bool,
+    ) -> Result<Vec<ObservedContainer>> {
+        let opts = ListContainersOptions {
+            all,
+            filters: Some(convert::label_filters(labels)),
+            ..Default::default()
+        };
+        let list = self
+            .call("list containers", self.docker.list_containers(Some(opts)))
+            .await?;
+        let mut out: Vec<_> = list.into_iter().map(convert::container_summary).collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
     async fn inspect_container(&self, id: &str) -> Result<ContainerDetails> {
         let what = format!("inspect container {id}");
         let c = self

@@ -154,6 +154,17 @@ pub trait Engine: Send + Sync {
         labels: &[(&str, &str)],
         all: bool,
     ) -> impl Future<Output = Result<Vec<ObservedContainer>>> + Send;
+    /// Like `list_containers`, from the list alone: names, labels, state,
+    /// networks and named volumes are exact; health, start time, restart
+    /// count and exit code are not filled in (API 1.41's list lacks them).
+    /// For `down`, which needs no more and should not inspect every container.
+    fn list_containers_brief(
+        &self,
+        labels: &[(&str, &str)],
+        all: bool,
+    ) -> impl Future<Output = Result<Vec<ObservedContainer>>> + Send {
+        self.list_containers(labels, all)
+    }
     fn inspect_container(&self, id: &str) -> impl Future<Output = Result<ContainerDetails>> + Send;
     /// Creates the container attached to all of `spec.networks` (connecting
     /// the extra ones before returning, G4) and returns its ID. If a connect

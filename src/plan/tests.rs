@@ -140,10 +140,29 @@ fn second_up_on_an_unchanged_project_does_nothing() {
             c.exit_code = 0;
         }
     }
-    let second = up(&p, &observed, &UpOptions::default()).unwrap();
-    // Only waits remain (they check, they do not change anything).
-    let kinds: Vec<&str> = second.nodes.iter().map(|n| n.action.kind()).collect();
-    assert!(kinds.iter().all(|k| *k == "Wait"), "{second}");
+    let wait = UpOptions {
+        wait: true,
+        ..Default::default()
+    };
+    // Every condition is already met in the snapshot: nothing to do, not
+    // even a check (the snapshot was taken by this very command).
+    for opts in [UpOptions::default(), wait.clone()] {
+        let second = up(&p, &observed, &opts).unwrap();
+        assert!(second.nodes.is_empty(), "{second}");
+    }
+    // A condition the snapshot does not show met is still waited for.
+    for c in &mut observed.containers {
+        if c.name == "demo-redis-1" {
+            c.health = Some(HealthState::Starting);
+        }
+    }
+    let third = up(&p, &observed, &wait).unwrap();
+    let kinds: Vec<&str> = third.nodes.iter().map(|n| n.action.kind()).collect();
+    assert!(kinds.iter().all(|k| *k == "Wait"), "{third}");
+    assert!(
+        third.nodes.iter().any(|n| n.id == "wait:redis:healthy"),
+        "{third}"
+    );
 }
 
 #[test]

@@ -130,7 +130,7 @@ pub fn up(project: &Project, observed: &Observed, opts: &UpOptions) -> Result<Pl
                 WaitFor::Running
             };
             wait_node(
-                &mut plan, &mut state, &name, svc, project, until, true, "--wait",
+                &mut plan, &mut state, observed, &name, svc, project, until, true, "--wait",
             );
         }
     }
@@ -203,6 +203,13 @@ fn stop_restarting_dependents(
             state.restart_stops.insert(c.name.clone(), i);
             state.stops_before.entry(dep.clone()).or_default().push(i);
         }
+    }
+}
+
+impl ServiceNodes {
+    /// How many containers of `service` this plan creates.
+    fn recreated_or_created(&self, service: &str) -> usize {
+        self.creates.get(service).map_or(0, Vec::len)
     }
 }
 
@@ -304,9 +311,9 @@ fn plan_service(
         };
         let cause = format!("depends_on {dep} ({})", d.condition.as_str());
         let w = wait_node(
-            plan, state, dep, dep_svc, project, until, d.required, &cause,
+            plan, state, observed, dep, dep_svc, project, until, d.required, &cause,
         );
-        start_deps.push(w);
+        start_deps.extend(w);
         if d.restart && state.recreated.contains(dep) {
             restart_for = Some(dep.clone());
         }
@@ -445,24 +452,48 @@ fn is_job(svc: &Service) -> bool {
     svc.restart == "no"
 }
 
+/// The wait for `service`'s condition; `None` when this plan starts nothing
+/// of the service and the snapshot (taken by this same command) already
+/// shows the condition met: a no-op `up --wait` then makes no engine call
+/// after observing (inspecting a container again can stall behind its
+/// running health probe on Engine 20.10).
 #[allow(clippy::too_many_arguments)]
 fn wait_node(
     plan: &mut Plan,
     state: &mut ServiceNodes,
+    observed: &Observed,
     service: &str,
     svc: &Service,
     project: &Project,
     until: WaitFor,
     required: bool,
     cause: &str,
-) -> usize {
+) -> Option<usize> {
     if let Some(i) = state.waits.get(&(service.to_string(), until)) {
-        return *i;
+        return Some(*i);
     }
     let containers: Vec<String> = (1..=svc.replicas())
         .map(|n| labels::container_name(&project.name, service, svc, n))
         .collect();
     let deps = state.starts.get(service).cloned().unwrap_or_default();
+    let met = |name: &String| {
+        observed.containers.iter().any(|c| {
+            &c.name == name
+                && match until {
+                    WaitFor::Running => c.state == ContainerState::Running,
+                    WaitFor::Healthy => {
+                        c.state == ContainerState::Running
+                            && c.health == Some(crate::engine::types::HealthState::Healthy)
+                    }
+                    WaitFor::CompletedSuccessfully => {
+                        c.state == ContainerState::Exited && c.exit_code == 0
+                    }
+                }
+        })
+    };
+    if deps.is_empty() && state.recreated_or_created(service) == 0 && containers.iter().all(met) {
+        return None;
+    }
     let i = plan.push(
         format!("wait:{service}:{}", until.as_str()),
         Action::Wait {
@@ -478,7 +509,7 @@ fn wait_node(
         deps,
     );
     state.waits.insert((service.to_string(), until), i);
-    i
+    Some(i)
 }
 
 fn plan_orphans(project: &Project, observed: &Observed, opts: &UpOptions, plan: &mut Plan) {

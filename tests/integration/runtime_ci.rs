@@ -89,6 +89,28 @@ fn runtime_test_that_cannot_bring_the_stack_up_explains_and_cleans_up() {
 }
 
 #[test]
+fn runtime_test_whose_command_runs_out_of_time_is_124_and_cleans_up() {
+    let Some(s) = Stack::new("citimeout", "ci") else {
+        return;
+    };
+    let out = s.aistack(&[
+        "test",
+        "--timeout",
+        "1",
+        "--progress",
+        "quiet",
+        "--",
+        "sleep",
+        "60",
+    ]);
+    let project = test_project(&out.stderr);
+    let _swept = Swept(project.clone());
+    assert_eq!(out.code, 124, "{}", out.all());
+    assert!(out.stderr.contains("ran out of time"), "{}", out.all());
+    assert_nothing_left(&project);
+}
+
+#[test]
 fn runtime_test_interrupted_by_sigterm_tears_everything_down() {
     let Some(s) = Stack::new("citerm", "ci") else {
         return;

@@ -33,9 +33,14 @@ fn runtime_second_up_on_an_unchanged_file_changes_nothing() {
         assert_eq!(s.ids(), ids);
         assert_eq!(s.inspect("web", "{{.State.StartedAt}}"), started);
     }
-    // The plan holds no action, only checks of dependencies' conditions.
+    // The plan holds no action: at most checks of dependencies' conditions
+    // the snapshot does not show met yet (the engine's first health check
+    // may still be pending), else nothing at all.
     let plan = s.aistack(&["up", "--dry-run"]).ok().stdout;
-    assert!(plan.lines().all(|l| l.contains(" Wait (")), "{plan}");
+    assert!(
+        plan.trim() == "nothing to do" || plan.lines().all(|l| l.contains(" Wait (")),
+        "{plan}"
+    );
 }
 
 #[test]
