@@ -426,6 +426,34 @@ fn time_or_none(t: Option<String>) -> Option<String> {
     t.filter(|s| !s.is_empty() && !s.starts_with("0001-01-01"))
 }
 
+fn endpoints(
+    networks: Option<HashMap<String, bollard::models::EndpointSettings>>,
+) -> BTreeMap<String, Endpoint> {
+    networks
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(name, ep)| {
+            let endpoint = Endpoint {
+                ip: ep.ip_address.unwrap_or_default(),
+                aliases: ep.aliases.unwrap_or_default(),
+            };
+            (name, endpoint)
+        })
+        .collect()
+}
+
+/// Names of the named volumes among a container's mounts, sorted.
+fn named_volumes(mounts: Option<Vec<bollard::models::MountPoint>>) -> Vec<String> {
+    let mut volumes: Vec<String> = mounts
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| m.typ.as_deref() == Some("volume"))
+        .filter_map(|m| m.name)
+        .collect();
+    volumes.sort();
+    volumes
+}
+
 /// A container from the list response (no inspect): see `list_containers_brief`.
 pub fn container_summary(c: bollard::models::ContainerSummary) -> ObservedContainer {
     use bollard::models::ContainerSummaryStateEnum as S;
@@ -444,27 +472,8 @@ pub fn container_summary(c: bollard::models::ContainerSummary) -> ObservedContai
         .into_iter()
         .next()
         .unwrap_or_default();
-    let networks = c
-        .network_settings
-        .and_then(|n| n.networks)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(name, ep)| {
-            let endpoint = Endpoint {
-                ip: ep.ip_address.unwrap_or_default(),
-                aliases: ep.aliases.unwrap_or_default(),
-            };
-            (name, endpoint)
-        })
-        .collect();
-    let mut volumes: Vec<String> = c
-        .mounts
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|m| m.typ.as_deref() == Some("volume"))
-        .filter_map(|m| m.name)
-        .collect();
-    volumes.sort();
+    let networks = endpoints(c.network_settings.and_then(|n| n.networks));
+    let volumes = named_volumes(c.mounts);
     ObservedContainer {
         id: c.id.unwrap_or_default(),
         name: name.strip_prefix('/').unwrap_or(&name).to_string(),
@@ -541,26 +550,8 @@ pub fn container_details(c: ContainerInspectResponse) -> ContainerDetails {
         _ => None,
     };
     let settings = c.network_settings.unwrap_or_default();
-    let networks = settings
-        .networks
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(name, ep)| {
-            let endpoint = Endpoint {
-                ip: ep.ip_address.unwrap_or_default(),
-                aliases: ep.aliases.unwrap_or_default(),
-            };
-            (name, endpoint)
-        })
-        .collect();
-    let mut volumes: Vec<String> = c
-        .mounts
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|m| m.typ.as_deref() == Some("volume"))
-        .filter_map(|m| m.name)
-        .collect();
-    volumes.sort();
+    let networks = endpoints(settings.networks);
+    let volumes = named_volumes(c.mounts);
     let name = c.name.unwrap_or_default();
     let container = ObservedContainer {
         id: c.id.unwrap_or_default(),

@@ -124,6 +124,21 @@ fn unix_time(t: SystemTime) -> Duration {
 }
 
 impl DockerEngine {
+    /// The raw container list, filtered by labels only (G13: name filters match substrings).
+    async fn list_summaries(
+        &self,
+        labels: &[(&str, &str)],
+        all: bool,
+    ) -> Result<Vec<bollard::models::ContainerSummary>> {
+        let opts = ListContainersOptions {
+            all,
+            filters: Some(convert::label_filters(labels)),
+            ..Default::default()
+        };
+        self.call("list containers", self.docker.list_containers(Some(opts)))
+            .await
+    }
+
     /// Connects where DOCKER_HOST points (unix:// or tcp://), else to the
     /// default socket, and negotiates the API version (G1).
     pub async fn connect() -> Result<Self> {
@@ -388,14 +403,7 @@ impl Engine for DockerEngine {
         labels: &[(&str, &str)],
         all: bool,
     ) -> Result<Vec<ObservedContainer>> {
-        let opts = ListContainersOptions {
-            all,
-            filters: Some(convert::label_filters(labels)),
-            ..Default::default()
-        };
-        let list = self
-            .call("list containers", self.docker.list_containers(Some(opts)))
-            .await?;
+        let list = self.list_summaries(labels, all).await?;
         // On API 1.41 the list has no health, start time, restart count or
         // exit code (only prose like "Up 3 seconds (healthy)"): inspect.
         let ids: Vec<String> = list.into_iter().filter_map(|c| c.id).collect();
@@ -414,14 +422,7 @@ impl Engine for DockerEngine {
         labels: &[(&str, &str)],
         all: bool,
     ) -> Result<Vec<ObservedContainer>> {
-        let opts = ListContainersOptions {
-            all,
-            filters: Some(convert::label_filters(labels)),
-            ..Default::default()
-        };
-        let list = self
-            .call("list containers", self.docker.list_containers(Some(opts)))
-            .await?;
+        let list = self.list_summaries(labels, all).await?;
         let mut out: Vec<_> = list.into_iter().map(convert::container_summary).collect();
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
