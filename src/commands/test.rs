@@ -143,12 +143,17 @@ async fn run_command(
     };
     let (end, forward) = tokio::select! {
         status = child.wait() => return Ok(End::Command(status?)),
-        _ = deadline => (End::Deadline, libc_signal::TERM),
-        _ = int.recv() => (End::Signal(Exit::Interrupted), libc_signal::INT),
-        _ = term.recv() => (End::Signal(Exit::Terminated), libc_signal::TERM),
+        _ = deadline => (End::Deadline, libc::SIGTERM),
+        _ = int.recv() => (End::Signal(Exit::Interrupted), libc::SIGINT),
+        _ = term.recv() => (End::Signal(Exit::Terminated), libc::SIGTERM),
     };
     if let Some(pid) = child.id() {
-        libc_signal::send(pid, forward);
+        // std can only send SIGKILL (`Child::kill`); forward the signal itself.
+        // SAFETY: kill(2) has no memory-safety preconditions; the pid is our
+        // own child's, not yet reaped (we have not waited on it).
+        unsafe {
+            libc::kill(pid as libc::pid_t, forward);
+        }
     }
     if tokio::time::timeout(Duration::from_secs(10), child.wait())
         .await
@@ -157,24 +162,6 @@ async fn run_command(
         let _ = child.kill().await;
     }
     Ok(end)
-}
-
-/// Forwarding SIGINT/SIGTERM to the command: std can only send SIGKILL
-/// (`Child::kill`), so this calls kill(2) directly.
-mod libc_signal {
-    pub const INT: i32 = 2;
-    pub const TERM: i32 = 15;
-
-    pub fn send(pid: u32, sig: i32) {
-        unsafe extern "C" {
-            fn kill(pid: i32, sig: i32) -> i32;
-        }
-        // SAFETY: kill(2) has no memory-safety preconditions; the pid is our
-        // own child's, still unreaped (we have not waited on it yet).
-        unsafe {
-            kill(pid as i32, sig);
-        }
-    }
 }
 
 fn status_exit(status: ExitStatus) -> Exit {

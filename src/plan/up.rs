@@ -206,13 +206,6 @@ fn stop_restarting_dependents(
     }
 }
 
-impl ServiceNodes {
-    /// How many containers of `service` this plan creates.
-    fn recreated_or_created(&self, service: &str) -> usize {
-        self.creates.get(service).map_or(0, Vec::len)
-    }
-}
-
 /// Per service: the start nodes of its containers (to gate dependents) and the
 /// wait nodes already made.
 #[derive(Default)]
@@ -491,7 +484,9 @@ fn wait_node(
                 }
         })
     };
-    if deps.is_empty() && state.recreated_or_created(service) == 0 && containers.iter().all(met) {
+    // Every container this plan creates is also started, so no start means
+    // nothing new of the service.
+    if deps.is_empty() && containers.iter().all(met) {
         return None;
     }
     let i = plan.push(
