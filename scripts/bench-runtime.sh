@@ -62,12 +62,14 @@ with open(f"{work}/chain10/compose.yaml", "w") as f:
             f.write(f"    depends_on:\n      s{i-1}: {{condition: service_healthy}}\n")
 PY
 
-FLOOR="$root/scripts/floor-client.py" RUNS=${RUNS:-5} WARMUP=${WARMUP:-1} python3 - "$bin" "$work" <<'PY'
-import os, statistics, subprocess, sys, time
+SCRIPTS="$root/scripts" FLOOR="$root/scripts/floor-client.py" RUNS=${RUNS:-5} WARMUP=${WARMUP:-1} python3 - "$bin" "$work" <<'PY'
+import os, statistics, sys
+
+sys.path.insert(0, os.environ["SCRIPTS"])
+from benchlib import leftovers, sweep, timed
 
 bin, work = sys.argv[1], sys.argv[2]
 runs, warmup = int(os.environ["RUNS"]), int(os.environ["WARMUP"])
-LIMIT = 600  # seconds for any one command
 CASES = [
     ("guide", "guide stack (6 services, 3 networks, 1 s health intervals)"),
     ("flat50", "50 independent services"),
@@ -95,29 +97,6 @@ seq = 0
 FAILED = []
 
 
-def sweep(project):
-    label = f"label=com.docker.compose.project={project}"
-    for ls, rm in (
-        (["ps", "-aq", "--filter", label], ["rm", "-f", "-v"]),
-        (["network", "ls", "-q", "--filter", label], ["network", "rm"]),
-        (["volume", "ls", "-q", "--filter", label], ["volume", "rm", "-f"]),
-    ):
-        ids = subprocess.run(["docker", *ls], capture_output=True, text=True, timeout=120).stdout.split()
-        if ids:
-            subprocess.run(["docker", *rm, *ids], capture_output=True, timeout=120)
-
-
-def timed(cmd, cwd, own_clock=False):
-    """Wall time of cmd; with own_clock, the seconds it prints itself (the
-    floor client times only its engine work, not reading the model)."""
-    start = time.perf_counter()
-    p = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=LIMIT)
-    wall = time.perf_counter() - start
-    if p.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} exited {p.returncode}: {p.stderr.decode(errors='replace')[-2000:]}")
-    return float(p.stdout.split()[-1]) if own_clock else wall
-
-
 def one_run(tool, case):
     """up --wait, no-op up --wait, down -v on a fresh project: three wall times."""
     global seq
@@ -139,10 +118,7 @@ def one_run(tool, case):
                 break
         return out
     finally:
-        left = subprocess.run(
-            ["docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={project}"],
-            capture_output=True, text=True, timeout=120,
-        ).stdout.split()
+        left = leftovers(project)
         sweep(project)
         if left:
             print(f"warning: {tool} down left {len(left)} containers of {project}", file=sys.stderr)

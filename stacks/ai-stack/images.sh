@@ -4,8 +4,8 @@
 # No registry is needed. One Debian root filesystem holding every package the
 # stack uses is made on the host with mmdebstrap from the host's own Debian
 # mirror, loaded with `docker import` as aistack-real/base, and each service
-# image is derived from it by a metadata-only `docker build` (USER, CMD,
-# HEALTHCHECK, ...; no RUN, so nothing runs during the build: --network none).
+# image is derived from it by adding metadata only (USER, CMD, HEALTHCHECK,
+# ...: `docker commit --change` of a never-started container; nothing runs).
 # All images share the one base layer. Recipe and measurements:
 # ../shared/design/real-images.md, "recipe A".
 #
@@ -15,8 +15,10 @@
 #                          perl), PGDATA pre-initialised; its entrypoint runs
 #                          initdb only when it is given an empty data directory
 #   aistack-real/python    python3 with FastAPI, uvicorn, httpx, redis,
-#                          psycopg2 (Debian packages) as app (uid 10001), for
-#                          the gateway and the mock LLM
+#                          psycopg2, prometheus-client (Debian packages) as
+#                          app (uid 10001), for the gateway and the mock LLM
+#   aistack-real/prometheus  Prometheus 2.42 (Debian's) as prometheus, data in
+#                          /prometheus
 #   aistack-real/litellm   only with --litellm: the LiteLLM proxy, installed
 #                          with no network from PyPI wheels fetched on the host
 #
@@ -47,8 +49,8 @@ set -euo pipefail
 readonly REPO=aistack-real
 readonly SUITE=bookworm
 # Bump when the build logic changes in a way the hashed strings below do not show.
-readonly RECIPE_VERSION=1
-readonly SERVICE_IMAGES=(nginx redis postgres python)
+readonly RECIPE_VERSION=2
+readonly SERVICE_IMAGES=(nginx redis postgres python prometheus)
 # The version the feasibility study installed and ran offline.
 readonly LITELLM_SPEC=${LITELLM_SPEC:-litellm[proxy]==1.106.2}
 readonly CACHE=${AISTACK_REAL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/aistack-real}
@@ -94,6 +96,8 @@ readonly PACKAGES=(
 	redis-server
 	postgresql-15
 	python3-fastapi python3-uvicorn python3-httpx python3-redis python3-psycopg2
+	python3-prometheus-client
+	prometheus
 )
 
 readonly MMDEBSTRAP_OPTS=(
@@ -267,6 +271,15 @@ chmod 0700 "$root/var/lib/postgresql/data"
 in_root runuser -u postgres -- env PATH=/usr/lib/postgresql/15/bin:/usr/bin:/bin \
 	PGDATA=/var/lib/postgresql/data /usr/local/bin/aistack-postgres-entrypoint --init-only
 
+# prometheus: its data directory, owned by prometheus so that a new volume
+# mounted there inherits the owner; Debian's own lives under /var/lib.
+mkdir -p "$root/prometheus"
+in_root chown prometheus:prometheus /prometheus
+
+# moment-timezone (a dependency of Prometheus's classic UI) ships 212 MB of
+# per-zone data files next to the bundle the UI loads, which has the data.
+rm -rf "$root/usr/share/javascript/moment-timezone/data"
+
 # Leftovers that only make the image bigger or leak the build host.
 rm -rf "$root"/var/log/apt "$root"/var/log/dpkg.log "$root"/var/log/alternatives.log \
 	"$root"/var/cache/debconf/*-old "$root"/var/lib/dpkg/*-old
@@ -316,6 +329,16 @@ dockerfile() {
 			ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 			EXPOSE 8000
 			CMD ["python3"]
+		EOF
+		;;
+	prometheus)
+		cat <<-'EOF'
+			USER prometheus
+			WORKDIR /prometheus
+			EXPOSE 9090
+			HEALTHCHECK --interval=5s --timeout=3s --start-period=30s --retries=3 CMD curl -fsS -o /dev/null http://127.0.0.1:9090/-/ready
+			ENTRYPOINT ["prometheus"]
+			CMD ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"]
 		EOF
 		;;
 	*) die "no recipe for image $name" ;;
@@ -483,13 +506,35 @@ build_base() {
 }
 
 build_derived() {
-	local name=$1 ref t0
+	local name=$1 ref t0 line cid
 	ref=$REPO/$name:$(image_hash "$name")
 	t0=$(now)
-	# Legacy builder: this docker CLI has no buildx. No RUN, no context: the
-	# build only writes image metadata on top of the base layer.
-	dockerfile "$BASE_REF" "$name" |
-		DOCKER_BUILDKIT=0 dk_quiet 300 build --network none --force-rm -q -t "$ref" -
+	# The image only adds metadata to the base layer. The legacy builder
+	# (this docker CLI has no buildx) spends seconds per instruction on an
+	# intermediate container; `docker commit --change` applies them all to one
+	# created (never started) container in a single step. It rejects
+	# STOPSIGNAL, so that one, if any, is a one-line build on top.
+	local -a changes=()
+	local stopsignal=""
+	while IFS= read -r line; do
+		case $line in
+		FROM\ * | "") ;;
+		STOPSIGNAL\ *) stopsignal=$line ;;
+		*) changes+=(--change "$line") ;;
+		esac
+	done < <(dockerfile "$BASE_REF" "$name")
+	cid=$(dk 60 create --network none --label "$LABEL=build" "$BASE_REF") || die "cannot create a container of $BASE_REF"
+	local rc=0 target=$ref
+	[[ -z $stopsignal ]] || target=$REPO/$name:build-$$
+	dk_quiet 120 commit "${changes[@]}" "$cid" "$target" || rc=$?
+	dk_quiet 60 rm -f "$cid" || true
+	((rc == 0)) || die "docker commit of $name failed"
+	if [[ -n $stopsignal ]]; then
+		printf 'FROM %s\n%s\n' "$target" "$stopsignal" |
+			DOCKER_BUILDKIT=0 dk_quiet 300 build --network none --force-rm -q -t "$ref" - || rc=$?
+		dk_quiet 60 rmi "$target" || true
+		((rc == 0)) || die "docker build of $name failed"
+	fi
 	log "built $ref in $(since "$t0")"
 }
 

@@ -18,7 +18,9 @@
 # in redis; both are recorded in postgres; a streamed reply arrives as several
 # SSE events spread over time (nothing buffers them); nginx cannot resolve
 # redis or postgres, nor connect to redis's address, while the gateway can;
-# only nginx publishes a port; no container runs as root.
+# prometheus scrapes the gateway over monitoring-net, sees the chats, and
+# cannot resolve redis or postgres either; only nginx publishes a port; no
+# container runs as root.
 # Exits 1 if any check fails (each failure is printed), 2 on a usage error.
 set -euo pipefail
 
@@ -165,7 +167,7 @@ container() {
 		--filter "label=com.docker.compose.service=$1" | head -n1
 }
 declare -A cid
-services=(nginx gateway llm redis postgres)
+services=(nginx gateway llm redis postgres prometheus)
 for s in "${services[@]}"; do
 	cid[$s]=$(container "$s")
 	[[ -n ${cid[$s]} ]] || {
@@ -178,7 +180,7 @@ if ((litellm)) && [[ -z ${cid[litellm]} ]]; then
 	bad "no running litellm container in project $project"
 	exit 1
 fi
-backends=(redis postgres)
+backends=(redis postgres prometheus)
 if [[ -n ${cid[litellm]} ]]; then
 	services+=(litellm)
 	backends+=(litellm)
@@ -296,6 +298,41 @@ if [[ $rows == $'f|f\nf|t\nt|f' ]]; then
 else
 	bad "postgres gateway.chat_log rows for this run: '$(echo "$rows" | tr '\n' ' ')'"
 fi
+
+# ---------------------------------------------------------------------------
+# Monitoring: prometheus scrapes the gateway over monitoring-net.
+
+# An instant query's first value, or "" (no result yet, or no answer).
+promql() {
+	dk exec "${cid[prometheus]}" curl -sS -m 5 -G --data-urlencode "query=$1" \
+		http://127.0.0.1:9090/api/v1/query 2>/dev/null |
+		python3 -c 'import json, sys
+r = json.load(sys.stdin)["data"]["result"]
+print(r[0]["value"][1] if r else "")' 2>/dev/null || true
+}
+# The scrape interval is 5 s: the three chats above show up within two scrapes.
+chats="" up=""
+deadline=$((SECONDS + 20))
+while ((SECONDS < deadline)); do
+	up=$(promql 'up{job="gateway"}')
+	chats=$(promql 'sum(gateway_chats_total)')
+	[[ $up == 1 && ${chats%.*} =~ ^[0-9]+$ ]] && ((${chats%.*} >= 3)) && break
+	sleep 1
+done
+if [[ $up == 1 ]] && [[ ${chats%.*} =~ ^[0-9]+$ ]] && ((${chats%.*} >= 3)); then
+	ok "prometheus scrapes the gateway's /metrics over monitoring-net (up=1, gateway_chats_total=${chats%.*})"
+else
+	bad "prometheus: up{job=\"gateway\"}='$up', sum(gateway_chats_total)='$chats' after 20 s"
+fi
+for s in redis postgres; do
+	rc=0
+	dk exec "${cid[prometheus]}" getent hosts "$s" >/dev/null || rc=$?
+	if [[ $rc == 2 ]]; then
+		ok "prometheus cannot resolve $s (monitoring-net does not reach ai-net)"
+	else
+		bad "prometheus resolves $s (getent exit $rc)"
+	fi
+done
 
 # ---------------------------------------------------------------------------
 # Isolation and hardening.

@@ -13,7 +13,10 @@ Endpoints (the guide's, completed):
 - POST /chat {"message", "model"="kimi-k2", "stream"=false}: the reply, as
   {"reply", "model", "cached"}; with stream=true, the same as /chat/stream;
 - POST /chat/stream: the reply as server-sent events, one per token
-  (a token with line breaks becomes several data lines), then "data: [DONE]".
+  (a token with line breaks becomes several data lines), then "data: [DONE]";
+- GET /metrics: Prometheus metrics (requests by route and status, chats by
+  mode and cache result, model API latency), scraped by the stack's
+  prometheus over monitoring-net (nginx does not proxy it).
 
 Redis (REDIS_URL) caches non-streamed replies: a repeated identical request is
 answered from redis without calling the model ("cached": true, header
@@ -22,8 +25,8 @@ records every chat in gateway.chat_log before the reply is sent. Both are
 best effort: when either is down the gateway logs a warning and still answers.
 
 Written against the libraries Debian bookworm ships (FastAPI 0.92, httpx
-0.23, redis-py 4.3, psycopg2 2.9), which the offline image uses; the same
-code runs with the newer versions in requirements.txt.
+0.23, redis-py 4.3, psycopg2 2.9, prometheus-client 0.16), which the offline
+image uses; the same code runs with the newer versions in requirements.txt.
 """
 
 import asyncio
@@ -39,8 +42,9 @@ import httpx
 import psycopg2
 import psycopg2.pool
 import redis.asyncio as aioredis
-from fastapi import FastAPI, HTTPException, Response
+from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from pydantic import BaseModel
 
 logging.basicConfig(level=logging.INFO, format="%(levelname)s gateway: %(message)s")
@@ -176,6 +180,32 @@ async def cache_set(key: str, reply: str) -> None:
 
 app = FastAPI(title="AI Gateway")
 
+# Labels stay low-cardinality: the route template, never the raw path.
+HTTP_REQUESTS = Counter(
+    "gateway_http_requests", "HTTP requests served", ["method", "route", "status"]
+)
+CHATS = Counter("gateway_chats", "Chats answered", ["mode", "cache"])
+LLM_SECONDS = Histogram(
+    "gateway_llm_request_seconds",
+    "Time until the model API answered (for streams: until its headers arrived)",
+    ["mode"],
+)
+
+
+@app.middleware("http")
+async def count_requests(request: Request, call_next):
+    response = await call_next(request)
+    route = request.scope.get("route")
+    HTTP_REQUESTS.labels(
+        request.method, getattr(route, "path", "unmatched"), str(response.status_code)
+    ).inc()
+    return response
+
+
+@app.get("/metrics")
+async def metrics():
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
 
 class ChatRequest(BaseModel):
     message: str
@@ -247,10 +277,12 @@ async def chat(req: ChatRequest, response: Response):
         await cache_count(hit=True)
         await record_chat(req.model, req.message, cached, streamed=False, cached=True)
         response.headers["X-Cache"] = "HIT"
+        CHATS.labels("plain", "hit").inc()
         return {"reply": cached, "model": req.model, "cached": True}
     # This call goes: gateway → LLM (mock, or litellm → Kimi API)
     try:
-        r = await llm.post("/chat/completions", json=completion_body(req, stream=False))
+        with LLM_SECONDS.labels("plain").time():
+            r = await llm.post("/chat/completions", json=completion_body(req, stream=False))
     except httpx.HTTPError as e:
         raise upstream_error(None, repr(e)) from e
     if r.status_code != 200:
@@ -263,6 +295,7 @@ async def chat(req: ChatRequest, response: Response):
     await cache_count(hit=False)
     await record_chat(req.model, req.message, reply, streamed=False, cached=False)
     response.headers["X-Cache"] = "MISS"
+    CHATS.labels("plain", "miss").inc()
     return {"reply": reply, "model": req.model, "cached": False}
 
 
@@ -272,7 +305,8 @@ async def chat_stream(req: ChatRequest):
     # Open the upstream stream first, so that errors still get a proper status.
     request = llm.build_request("POST", "/chat/completions", json=completion_body(req, True))
     try:
-        upstream = await llm.send(request, stream=True)
+        with LLM_SECONDS.labels("stream").time():
+            upstream = await llm.send(request, stream=True)
     except httpx.HTTPError as e:
         raise upstream_error(None, repr(e)) from e
     if upstream.status_code != 200:
@@ -303,6 +337,7 @@ async def chat_stream(req: ChatRequest):
         finally:
             await upstream.aclose()
         await record_chat(req.model, req.message, "".join(parts), streamed=True, cached=False)
+        CHATS.labels("stream", "none").inc()
         yield sse("[DONE]")
 
     return StreamingResponse(
