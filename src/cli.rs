@@ -50,6 +50,8 @@ pub enum Command {
     Up(UpArgs),
     /// Stop and remove the stack's containers and networks (`-v`: volumes too).
     Down(DownArgs),
+    /// Deploy the stack to the Docker Swarm the engine belongs to (services, overlay networks, secrets, configs).
+    Deploy(DeployArgs),
     /// List the stack's containers.
     Ps(PsArgs),
     /// Show the containers' output.
@@ -74,6 +76,58 @@ pub enum Command {
     Pull(PullArgs),
     /// CI smoke test: up --wait, run CMD on the host, always tear down; exit with CMD's code.
     Test(TestArgs),
+    /// Static hardening checks on the compose files (no Docker); exit 5 on error findings.
+    Lint(LintArgs),
+    /// Probe which service reaches which on the running stack and compare with the compose files; exit 5 on a leak or break.
+    Verify(VerifyArgs),
+    /// The probe agent `verify` runs inside a helper container (internal).
+    #[command(name = "__probe", hide = true)]
+    Probe(ProbeArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum VerifyFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Output format (json: see docs/verify.md).
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: VerifyFormat,
+    /// Also report which services can reach outside the machine (computed from the networks, never probed).
+    #[arg(long)]
+    pub egress: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// The request, as JSON.
+    pub request: String,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LintFormat {
+    Text,
+    Json,
+    Sarif,
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Output format (json: docs/lint.md; sarif: SARIF 2.1.0).
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: LintFormat,
+    /// Warnings fail the run too (exit 5), not only errors.
+    #[arg(long)]
+    pub strict: bool,
+    /// Turn a rule off for the whole project (repeatable).
+    #[arg(long = "disable", value_name = "RULE")]
+    pub disable: Vec<String>,
+    /// Turn on a rule that is off by default, such as image-no-digest (repeatable).
+    #[arg(long = "enable", value_name = "RULE")]
+    pub enable: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -233,6 +287,41 @@ pub struct UpArgs {
     #[arg(long, value_enum, default_value = "auto")]
     pub progress: crate::report::progress::Mode,
     /// Services to bring up (with their dependencies); default all.
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq, Default)]
+pub enum EndpointModeArg {
+    /// deploy.endpoint_mode, else vip; dnsrr where the engine's kernel cannot route virtual IPs.
+    #[default]
+    Auto,
+    /// Every service gets a virtual IP (you vouch that the nodes have IPVS).
+    Vip,
+    /// Every service resolves to its tasks' addresses (DNS round-robin).
+    Dnsrr,
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// Return once every service has converged: its tasks running (healthy, with a health check) or, for jobs, completed.
+    #[arg(long)]
+    pub wait: bool,
+    /// Deadline in seconds for dependency waits and --wait.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub wait_timeout: u64,
+    /// Print the findings and the steps (one line per Swarm object, with its cause) and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Remove services of the stack that are no longer in the compose files.
+    #[arg(long)]
+    pub remove_orphans: bool,
+    /// Endpoint mode of the services.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub endpoint_mode: EndpointModeArg,
+    /// Progress output.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub progress: crate::report::progress::Mode,
+    /// Services to deploy (with their dependencies); default all.
     pub services: Vec<String>,
 }
 

@@ -10,11 +10,14 @@ pub mod commands;
 pub mod compose;
 pub mod engine;
 pub mod exit;
+pub mod lint;
 pub mod logging;
 pub mod plan;
+pub mod probe;
 pub mod report;
 #[cfg(test)]
 pub(crate) mod testutil;
+pub mod verify;
 
 /// Context marker on errors whose diagnostic was already printed.
 pub const REPORTED: &str = "(reported above)";

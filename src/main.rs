@@ -30,7 +30,8 @@ fn main() {
         Err(e) => {
             // Errors already shown with a full diagnostic carry this marker.
             if !e.chain().any(|c| c.to_string() == aistack::REPORTED) {
-                eprintln!("error: {e:#}");
+                let text = format!("{e:#}");
+                eprintln!("error: {}", aistack::report::redact::text(&text));
             }
             std::process::exit(exit_for(&e).code());
         }

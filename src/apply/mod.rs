@@ -4,10 +4,16 @@
 //! nodes they wait for); starts of port-publishing containers are serialized
 //! (the engine's port allocation races); the first failure stops new work,
 //! and dependents of a failed node are reported as skipped with the reason.
+//! A cancellation (SIGINT/SIGTERM) stops new work too: waits end at once,
+//! engine calls in flight run to their answer, so everything created is
+//! labelled and found by `down`.
+pub mod cancel;
 pub mod diagnose;
 pub mod images;
+pub mod networks;
 pub mod observe;
 pub mod progress;
+pub mod swarm;
 pub mod wait;
 
 use std::collections::BTreeMap;
@@ -38,7 +44,26 @@ pub struct ApplyOptions {
     pub deadline: Option<Instant>,
     pub probe: HealthProbe,
     pub progress: Arc<dyn ProgressSink>,
+    /// Raised on SIGINT/SIGTERM: launch nothing more, end the waits, let the
+    /// engine calls in flight finish (for at most `DRAIN`).
+    pub cancel: cancel::Cancel,
+    /// Stop containers one at a time, each to the end of its call: engines
+    /// that deadlock on parallel stops (`engine::quirks::serial_stops`).
+    pub serial_stops: bool,
 }
+
+/// What nodes of one apply serialize on.
+#[derive(Default)]
+struct Locks {
+    /// Starts of port-publishing containers (the engine's allocation races).
+    ports: Mutex<()>,
+    /// Stops, when `serial_stops`.
+    stops: Mutex<()>,
+}
+
+/// After a cancellation, how long the engine calls in flight may take to
+/// answer before they are abandoned.
+pub const DRAIN: Duration = Duration::from_secs(10);
 
 impl Default for ApplyOptions {
     fn default() -> Self {
@@ -47,6 +72,8 @@ impl Default for ApplyOptions {
             deadline: None,
             probe: HealthProbe::Eager,
             progress: Arc::new(NoProgress),
+            cancel: cancel::Cancel::default(),
+            serial_stops: false,
         }
     }
 }
@@ -72,6 +99,8 @@ pub struct Failure {
     pub service: Option<String>,
     pub message: String,
     pub timed_out: bool,
+    /// The run was cancelled (a signal), not failed by the engine.
+    pub interrupted: bool,
     /// Name of the container to diagnose, when a container failed.
     pub container: Option<String>,
 }
@@ -131,7 +160,7 @@ pub async fn run<E: Engine>(
             }
         }
     }
-    let port_lock = Mutex::new(());
+    let locks = Locks::default();
     let mut ready: Vec<usize> = (0..n).filter(|&i| remaining_deps[i] == 0).collect();
     ready.reverse();
     let mut in_flight: FuturesUnordered<NodeFuture<'_>> = FuturesUnordered::new();
@@ -139,6 +168,8 @@ pub async fn run<E: Engine>(
     let mut released_early = vec![false; n];
     let mut busy_slots = 0usize;
     let mut failure: Option<Failure> = None;
+    // Set once cancelled: the calls in flight may answer until then.
+    let mut drain_until: Option<Instant> = None;
     let emit = |i: usize, phase: Phase| {
         let node = &plan.nodes[i];
         opts.progress.event(ProgressEvent {
@@ -165,17 +196,48 @@ pub async fn run<E: Engine>(
             }
             emit(i, Phase::Started);
             let rx = events.subscribe();
-            let lock = &port_lock;
+            let locks = &locks;
             in_flight.push(Box::pin(async move {
                 (
                     i,
                     is_wait,
-                    execute(engine, &plan.nodes[i].action, opts, lock, rx).await,
+                    execute(engine, &plan.nodes[i].action, opts, locks, rx).await,
                 )
             }));
         }
         ready.extend(deferred.into_iter().rev());
-        let Some((i, is_wait, step)) = in_flight.next().await else {
+        let next = match drain_until {
+            // Cancelled: only the calls already in flight, and not forever.
+            Some(until) => match tokio::time::timeout_at(until, in_flight.next()).await {
+                Ok(next) => next,
+                Err(_) => break,
+            },
+            // `None` from the cancel branch: handled just below.
+            None => tokio::select! {
+                biased;
+                _ = opts.cancel.cancelled() => None,
+                next = in_flight.next() => next,
+            },
+        };
+        // Checked after every answer too: a node that saw the cancel first
+        // (a wait racing it on another thread) must not pass for a failure.
+        if drain_until.is_none() && opts.cancel.is_cancelled() {
+            drain_until = Some(Instant::now() + DRAIN);
+            if failure.is_none() {
+                failure = Some(Failure {
+                    node: "interrupt".into(),
+                    service: None,
+                    message: "interrupted".into(),
+                    timed_out: false,
+                    interrupted: true,
+                    container: None,
+                });
+            }
+        }
+        let Some((i, is_wait, step)) = next else {
+            if drain_until.is_some() && !in_flight.is_empty() {
+                continue;
+            }
             break;
         };
         let result = match step {
@@ -236,6 +298,7 @@ pub async fn run<E: Engine>(
                         service: plan.nodes[i].action.service().map(String::from),
                         message,
                         timed_out,
+                        interrupted: false,
                         container,
                     });
                 }
@@ -245,7 +308,11 @@ pub async fn run<E: Engine>(
     if let Some(f) = &failure {
         for (i, o) in outcomes.iter_mut().enumerate() {
             if *o == Outcome::NotRun {
-                let reason = format!("not run: {} failed", f.node);
+                let reason = if f.interrupted {
+                    "not run: interrupted".to_string()
+                } else {
+                    format!("not run: {} failed", f.node)
+                };
                 *o = Outcome::Skipped(reason.clone());
                 emit(i, Phase::Skipped(reason));
             }
@@ -284,12 +351,59 @@ async fn execute<'a, E: Engine>(
     engine: &'a E,
     action: &'a Action,
     opts: &'a ApplyOptions,
-    port_lock: &'a Mutex<()>,
+    locks: &'a Locks,
+    events: broadcast::Receiver<Seen>,
+) -> Step<'a> {
+    // Waits change nothing, and an abandoned stop is finished by the daemon
+    // on its own: both end at once when cancelled. Everything else runs to
+    // its answer (see `cancel`).
+    let step = if !matches!(action, Action::Wait { .. } | Action::StopContainer { .. }) {
+        run_action(engine, action, opts, locks, events).await
+    } else {
+        tokio::select! {
+            step = run_action(engine, action, opts, locks, events) => step,
+            _ = opts.cancel.cancelled() => Step::Finished(interrupted()),
+        }
+    };
+    match step {
+        // An engine call (not a wait) got no answer: say whether the daemon
+        // is wedged, which no retry of ours can fix.
+        Step::Finished(NodeResult::Err {
+            message,
+            timed_out: true,
+            container,
+        }) if !matches!(action, Action::Wait { .. }) => {
+            let message = match networks::daemon_wedged(engine).await {
+                Some(hint) => format!("{message}\n  {hint}"),
+                None => message,
+            };
+            Step::Finished(NodeResult::Err {
+                message,
+                timed_out: true,
+                container,
+            })
+        }
+        other => other,
+    }
+}
+
+fn interrupted() -> NodeResult {
+    NodeResult::Err {
+        message: "interrupted".into(),
+        timed_out: false,
+        container: None,
+    }
+}
+
+/// One node's engine call(s); creates, starts and removals always run to
+/// their answer, even when cancelled meanwhile.
+async fn run_action<'a, E: Engine>(
+    engine: &'a E,
+    action: &'a Action,
+    opts: &'a ApplyOptions,
+    locks: &'a Locks,
     mut events: broadcast::Receiver<Seen>,
 ) -> Step<'a> {
-    if let Action::StopContainer { name, timeout, .. } = action {
-        return stop(engine, name, *timeout, events).await;
-    }
     let r: Result<Option<String>, (String, bool, Option<String>)> = match action {
         Action::CreateNetwork { spec, .. } => engine
             .create_network(spec)
@@ -323,7 +437,7 @@ async fn execute<'a, E: Engine>(
             ..
         } => {
             let _guard = if *publishes_ports {
-                Some(port_lock.lock().await)
+                Some(locks.ports.lock().await)
             } else {
                 None
             };
@@ -332,8 +446,29 @@ async fn execute<'a, E: Engine>(
                 .await
                 .map(|_| None)
                 .map_err(eng(Some(name)))
+                .map_err(|(message, timed_out, c)| {
+                    // The engine's words for a taken host port are buried
+                    // in a long line; say it first, keep theirs after.
+                    let message = match diagnose::port_conflict(&message) {
+                        Some(plain) => format!("{plain}\n  engine: {message}"),
+                        None => message,
+                    };
+                    (message, timed_out, c)
+                })
         }
-        Action::StopContainer { .. } => unreachable!("handled above"),
+        Action::StopContainer { name, timeout, .. } if opts.serial_stops => {
+            // One at a time, to the call's end (the daemon's cleanup
+            // included): no early release, see `ApplyOptions::serial_stops`.
+            let _one = locks.stops.lock().await;
+            engine
+                .stop_container(name, *timeout)
+                .await
+                .map(|_| None)
+                .map_err(eng(Some(name)))
+        }
+        Action::StopContainer { name, timeout, .. } => {
+            return stop(engine, name, *timeout, events).await;
+        }
         Action::RemoveContainer {
             name,
             anonymous_volumes,
@@ -343,23 +478,12 @@ async fn execute<'a, E: Engine>(
             .await
             .map(|_| None)
             .map_err(eng(Some(name))),
-        Action::RemoveNetwork { name, .. } => remove_network(engine, name)
-            .await
-            .map(|_| None)
-            .map_err(eng(None))
-            .map_err(|(message, timed_out, c)| {
-                let message = if message.contains("active endpoints") {
-                    format!(
-                        "{message}\nhint: if `docker ps -a --filter network={name}` lists nothing, \
-                         the daemon's endpoint count for the network is stale (an Engine 20.10 race \
-                         after parallel removals, moby/moby#42119): restarting the Docker daemon \
-                         clears it; then run `aistack down` again"
-                    )
-                } else {
-                    message
-                };
-                (message, timed_out, c)
-            }),
+        Action::RemoveNetwork { key, name } => {
+            networks::remove(engine, key, name, networks::RELEASE_DEADLINE)
+                .await
+                .map(|_| None)
+                .map_err(|message| (message, false, None))
+        }
         Action::RemoveVolume { name, .. } => engine
             .remove_volume(name, false)
             .await
@@ -476,25 +600,6 @@ fn eng(container: Option<&str>) -> impl FnOnce(EngineError) -> (String, bool, Op
     move |e| {
         let timed_out = matches!(e, EngineError::Timeout { .. });
         (e.to_string(), timed_out, container.map(String::from))
-    }
-}
-
-/// The daemon releases a stopped container's endpoints asynchronously, so a
-/// network removal right after can be refused ("has active endpoints"):
-/// retry for a bounded time before giving up.
-async fn remove_network<E: Engine>(engine: &E, name: &str) -> Result<(), EngineError> {
-    let until = Instant::now() + Duration::from_secs(10);
-    // The release usually lands within tens of milliseconds: poll fast first,
-    // then back off so a long release does not flood the daemon.
-    let mut pause = Duration::from_millis(10);
-    loop {
-        match engine.remove_network(name).await {
-            Err(e) if e.to_string().contains("active endpoints") && Instant::now() < until => {
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_millis(200));
-            }
-            other => return other,
-        }
     }
 }
 

@@ -59,6 +59,8 @@ fn opts(probe: HealthProbe, deadline: Option<Duration>) -> ApplyOptions {
         deadline: deadline.map(|d| Instant::now() + d),
         probe,
         progress: Arc::new(Recorder::default()),
+        cancel: cancel::Cancel::default(),
+        serial_stops: false,
     }
 }
 
@@ -337,6 +339,165 @@ async fn down_stops_the_next_service_once_the_previous_process_died_not_after_cl
     assert!(
         t.elapsed() < Duration::from_millis(250),
         "took {:?}",
+        t.elapsed()
+    );
+}
+
+/// Fires `trigger` after `after` (tokio time).
+fn fire_after(trigger: cancel::Trigger, after: Duration) {
+    tokio::spawn(async move {
+        tokio::time::sleep(after).await;
+        trigger.fire();
+    });
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cancelled_apply_launches_nothing_more_and_lets_creates_finish() {
+    let p = load(STACK);
+    let e = FakeEngine::new();
+    script_stack(&e);
+    // Creates are slow: the cancel lands while some are in flight.
+    e.set_latency("create_container", Duration::from_secs(1));
+    let plan = fresh_plan(&p, true);
+    let events = subscribe_events(&e, "demo");
+    let (trigger, cancel) = cancel::pair();
+    let mut o = opts(HealthProbe::Engine, None);
+    o.cancel = cancel;
+    fire_after(trigger, Duration::from_millis(500));
+    let t = Instant::now();
+    let report = run(&e, &plan, &o, &events).await;
+    let f = report.failure.clone().expect("an interruption");
+    assert!(f.interrupted && !f.timed_out, "{f:?}");
+    // The creates in flight at the cancel ran to their answer...
+    assert!(t.elapsed() >= Duration::from_secs(1), "{:?}", t.elapsed());
+    let calls = e.calls();
+    let created: Vec<&String> = calls
+        .iter()
+        .filter(|c| c.starts_with("create_container "))
+        .collect();
+    assert!(!created.is_empty(), "{calls:#?}");
+    let existing = e.list_containers(&[], true).await.unwrap();
+    for c in &created {
+        let name = c.trim_start_matches("create_container ");
+        assert!(
+            existing.iter().any(|x| x.name == name),
+            "{name} was asked for but abandoned: {calls:#?}"
+        );
+    }
+    // ...and nothing was launched after it: no starts at all.
+    assert!(
+        !calls.iter().any(|c| c.starts_with("start_container")),
+        "{calls:#?}"
+    );
+    let by_id = outcomes_by_id(&plan, &report);
+    assert!(
+        matches!(by_id["start:demo-redis-1"], Outcome::Skipped(r) if r == "not run: interrupted"),
+        "{by_id:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cancel_ends_a_pending_wait_at_once() {
+    let p = load(STACK);
+    let e = FakeEngine::new();
+    // redis would turn healthy only after an hour.
+    e.on_start("demo-redis-1", Script::Healthy(Duration::from_secs(3600)));
+    e.on_start(
+        "demo-migrate-1",
+        Script::Exit(0, Duration::from_millis(100)),
+    );
+    let plan = fresh_plan(&p, true);
+    let events = subscribe_events(&e, "demo");
+    let (trigger, cancel) = cancel::pair();
+    let mut o = opts(HealthProbe::Engine, None);
+    o.cancel = cancel;
+    fire_after(trigger, Duration::from_secs(2));
+    let t = Instant::now();
+    let report = run(&e, &plan, &o, &events).await;
+    assert!(report.failure.expect("an interruption").interrupted);
+    assert!(
+        t.elapsed() < Duration::from_secs(3),
+        "the wait was not ended: {:?}",
+        t.elapsed()
+    );
+    assert!(
+        !e.calls()
+            .iter()
+            .any(|c| c == "start_container demo-gateway-1")
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn engine_calls_that_never_answer_are_abandoned_after_the_drain_period() {
+    let p = load(STACK);
+    let e = FakeEngine::new();
+    e.set_latency("create_network", Duration::from_secs(3600));
+    let plan = fresh_plan(&p, false);
+    let events = subscribe_events(&e, "demo");
+    let (trigger, cancel) = cancel::pair();
+    let mut o = opts(HealthProbe::Engine, None);
+    o.cancel = cancel;
+    fire_after(trigger, Duration::from_secs(1));
+    let t = Instant::now();
+    let report = run(&e, &plan, &o, &events).await;
+    assert!(report.failure.expect("an interruption").interrupted);
+    let took = t.elapsed();
+    assert!(
+        took >= Duration::from_secs(1) + DRAIN && took < Duration::from_secs(2) + DRAIN,
+        "{took:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn down_gives_up_on_a_busy_network_at_its_deadline_and_names_what_holds_it() {
+    let p = load("name: demo\nservices:\n  web:\n    image: web\n");
+    let e = FakeEngine::new();
+    let plan = fresh_plan(&p, false);
+    let events = subscribe_events(&e, "demo");
+    assert!(
+        run(&e, &plan, &opts(HealthProbe::Engine, None), &events)
+            .await
+            .ok()
+    );
+    let t = Instant::now();
+    let err = networks::remove(&e, "default", "demo_default", Duration::from_secs(30))
+        .await
+        .expect_err("a running container holds the network");
+    let took = t.elapsed();
+    assert!(
+        took >= Duration::from_secs(30) && took < Duration::from_secs(31),
+        "{took:?}"
+    );
+    assert!(err.contains("still attached: demo-web-1"), "{err}");
+    assert!(err.contains("`docker rm -f demo-web-1`"), "{err}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn serial_stops_run_one_at_a_time_to_the_end_of_each_call() {
+    let p =
+        load("name: demo\nservices:\n  a:\n    image: a\n  b:\n    image: b\n  c:\n    image: c\n");
+    let e = FakeEngine::new();
+    let events = subscribe_events(&e, "demo");
+    let up = run(
+        &e,
+        &fresh_plan(&p, false),
+        &opts(HealthProbe::Engine, None),
+        &events,
+    )
+    .await;
+    assert!(up.ok(), "{:?}", up.failure);
+    e.set_latency("stop_container", Duration::from_secs(1));
+    let observed = observe::by_name(&e, "demo").await.unwrap();
+    let plan = plan::down(Some(&p), &observed, &plan::DownOptions::default());
+    let mut o = opts(HealthProbe::Engine, None);
+    o.serial_stops = true;
+    let t = Instant::now();
+    let report = run(&e, &plan, &o, &events).await;
+    assert!(report.ok(), "{:?}", report.failure);
+    // Three independent one-second stops, in sequence rather than at once.
+    assert!(
+        t.elapsed() >= Duration::from_secs(3) && t.elapsed() < Duration::from_secs(4),
+        "{:?}",
         t.elapsed()
     );
 }

@@ -9,16 +9,16 @@ use anyhow::Result;
 
 use crate::apply::{self, ApplyOptions};
 use crate::cli::{DownArgs, ProjectArgs};
-use crate::compose::{self, ErrorKind, Project};
+use crate::compose::{ErrorKind, Project};
 use crate::engine::DockerEngine;
 use crate::exit::{Exit, ExitError};
 use crate::plan::{self, DownOptions};
-use crate::report::{diagnostic, progress};
+use crate::report::{diagnostic, progress, redact};
 
 pub fn run(p: &ProjectArgs, args: DownArgs) -> Result<()> {
     let opts = super::load_options(p)?;
     // With -p and no compose file around, work from labels alone.
-    let project = match compose::load(&opts) {
+    let project = match super::load_project(&opts) {
         Ok(l) => Some(l.project),
         Err(e)
             if e.kind == ErrorKind::Io
@@ -39,6 +39,9 @@ pub fn run(p: &ProjectArgs, args: DownArgs) -> Result<()> {
     };
     super::engine::runtime()?.block_on(async move {
         let engine = super::engine::connect().await?;
+        // A stack deployed to the Swarm (`aistack deploy`) goes first.
+        super::deploy::down_if_deployed(&engine, &name, args.volumes, args.dry_run, args.progress)
+            .await?;
         let opts = DownOptions {
             volumes: args.volumes,
             remove_orphans: args.remove_orphans,
@@ -67,17 +70,21 @@ pub async fn tear_down(
     progress: progress::Mode,
 ) -> Result<()> {
     let _lock = super::lock::project(name)?;
-    let observed = apply::observe::for_down(engine, name).await?;
+    let observed = match apply::observe::for_down(engine, name).await {
+        Ok(o) => o,
+        Err(e) => return Err(super::engine::explained(engine, e).await),
+    };
     let plan = plan::down(project, &observed, opts);
     for note in &plan.notes {
-        eprintln!("note: {note}");
+        eprintln!("note: {}", redact::text(note));
     }
     if dry_run {
-        print!("{plan}");
+        print!("{}", redact::text(&plan.to_string()));
         return Ok(());
     }
     let aopts = ApplyOptions {
         progress: Arc::from(progress::sink(progress)),
+        serial_stops: super::engine::serial_stops(engine, &plan).await,
         ..Default::default()
     };
     let events = apply::subscribe_events(engine, name);

@@ -50,10 +50,10 @@ pub fn run(p: &ProjectArgs, args: ExecArgs) -> Result<()> {
 /// The project's name, and the project itself when there are compose files.
 fn target(p: &ProjectArgs) -> Result<(String, Option<Loaded>)> {
     let opts = super::load_options(p)?;
-    match compose::load(&opts) {
+    match super::load_project(&opts) {
         Ok(l) => {
             for w in &l.warnings {
-                eprintln!("WARN {w}");
+                eprintln!("WARN {}", crate::report::redact::text(w));
             }
             Ok((l.project.name.clone(), Some(l)))
         }

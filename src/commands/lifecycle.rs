@@ -86,12 +86,23 @@ async fn stop_all(
     levels: &[Vec<ObservedContainer>],
     timeout: Duration,
 ) -> Result<()> {
+    // Engines that deadlock on parallel stops get them one at a time.
+    let serial = match engine.info().await {
+        Ok(info) => crate::engine::quirks::serial_stops(&info.server_version),
+        Err(_) => false,
+    };
     for level in levels.iter().rev() {
         let running: Vec<&ObservedContainer> =
             level.iter().filter(|c| observed::is_running(c)).collect();
+        if serial {
+            for c in &running {
+                engine.stop_container(&c.name, timeout).await?;
+            }
+        }
         for r in join_all(
             running
                 .iter()
+                .filter(|_| !serial)
                 .map(|c| engine.stop_container(&c.name, timeout)),
         )
         .await

@@ -9,6 +9,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
+use crate::apply::cancel::Cancel;
+
 /// Held for the command's lifetime; dropping it unlinks the file, then unlocks.
 pub struct ProjectLock {
     path: PathBuf,
@@ -23,29 +25,70 @@ impl Drop for ProjectLock {
     }
 }
 
-pub fn project(name: &str) -> Result<ProjectLock> {
+fn lock_path(name: &str) -> PathBuf {
     let dir = std::env::var_os("XDG_RUNTIME_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(std::env::temp_dir);
-    let path = dir.join(format!("aistack-{name}.lock"));
+    dir.join(format!("aistack-{name}.lock"))
+}
+
+fn waiting(name: &str) {
+    eprintln!("waiting for another aistack run on project \"{name}\" to finish...");
+}
+
+/// The lock counts only if the path still names the file we locked: the
+/// holder before us may have unlinked it.
+fn still_ours(path: &std::path::Path, file: &File) -> bool {
+    let ours = file.metadata().map(|m| (m.dev(), m.ino())).ok();
+    let current = std::fs::metadata(path).map(|m| (m.dev(), m.ino())).ok();
+    ours.is_some() && ours == current
+}
+
+pub fn project(name: &str) -> Result<ProjectLock> {
+    let path = lock_path(name);
     let mut said = false;
     loop {
         let file = File::create(&path)
             .with_context(|| format!("creating lock file {}", path.display()))?;
         if file.try_lock().is_err() {
             if !said {
-                eprintln!("waiting for another aistack run on project \"{name}\" to finish...");
+                waiting(name);
                 said = true;
             }
             file.lock()
                 .with_context(|| format!("locking {}", path.display()))?;
         }
-        // The holder before us may have unlinked the file we locked: the lock
-        // counts only if the path still names this very file.
-        let ours = file.metadata().map(|m| (m.dev(), m.ino())).ok();
-        let current = std::fs::metadata(&path).map(|m| (m.dev(), m.ino())).ok();
-        if ours.is_some() && ours == current {
+        if still_ours(&path, &file) {
             return Ok(ProjectLock { path, _file: file });
+        }
+    }
+}
+
+/// Like `project`, but waits without blocking a thread and gives up (`None`)
+/// when `cancel` is raised: a signal must not be stuck behind another run.
+pub async fn project_or_cancel(name: &str, cancel: &Cancel) -> Result<Option<ProjectLock>> {
+    let path = lock_path(name);
+    let mut said = false;
+    loop {
+        if cancel.is_cancelled() {
+            return Ok(None);
+        }
+        let file = File::create(&path)
+            .with_context(|| format!("creating lock file {}", path.display()))?;
+        if file.try_lock().is_ok() {
+            if still_ours(&path, &file) {
+                return Ok(Some(ProjectLock { path, _file: file }));
+            }
+            continue;
+        }
+        drop(file);
+        if !said {
+            waiting(name);
+            said = true;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_millis(50)) => {}
+            _ = cancel.cancelled() => return Ok(None),
         }
     }
 }
@@ -87,5 +130,31 @@ mod tests {
         rx.recv_timeout(std::time::Duration::from_secs(10))
             .expect("second holder never got the lock");
         t.join().unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_waiting_run_gives_up_when_cancelled_and_gets_the_lock_once_free() {
+        let name = format!("locktest-cancel-{}", std::process::id());
+        let first = project(&name).unwrap();
+        let (trigger, cancel) = crate::apply::cancel::pair();
+        let n = name.clone();
+        let c = cancel.clone();
+        let waiter =
+            tokio::spawn(async move { project_or_cancel(&n, &c).await.unwrap().is_some() });
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert!(
+            !waiter.is_finished(),
+            "got the lock while the first run held it"
+        );
+        trigger.fire();
+        let got = tokio::time::timeout(std::time::Duration::from_secs(5), waiter)
+            .await
+            .expect("a cancelled waiter must return at once")
+            .unwrap();
+        assert!(!got);
+        drop(first);
+        let never = crate::apply::cancel::Cancel::default();
+        let again = project_or_cancel(&name, &never).await.unwrap();
+        assert!(again.is_some());
     }
 }

@@ -4,11 +4,14 @@
 pub mod attach;
 pub mod build;
 pub mod config;
+pub mod deploy;
 pub mod down;
 pub mod engine;
 pub mod exec;
 pub mod graph;
+pub mod interrupt;
 pub mod lifecycle;
+pub mod lint;
 pub mod lock;
 pub mod logs;
 pub mod ps;
@@ -17,6 +20,7 @@ pub mod terminal;
 pub mod test;
 pub mod up;
 pub mod variables;
+pub mod verify;
 
 use std::collections::BTreeMap;
 
@@ -24,7 +28,7 @@ use anyhow::Result;
 
 use crate::cli::{Cli, Command, ProjectArgs};
 use crate::compose::{self, LoadOptions, Loaded};
-use crate::report::diagnostic;
+use crate::report::{diagnostic, redact};
 
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
@@ -32,6 +36,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Graph(args) => graph::run(&cli.project, args),
         Command::Up(args) => up::run(&cli.project, args),
         Command::Down(args) => down::run(&cli.project, args),
+        Command::Deploy(args) => deploy::run(&cli.project, args),
         Command::Ps(args) => ps::run(&cli.project, args),
         Command::Logs(args) => logs::run(&cli.project, args),
         Command::Run(args) => run::run(&cli.project, args),
@@ -44,6 +49,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Build(args) => build::build(&cli.project, args),
         Command::Pull(args) => build::pull(&cli.project, args),
         Command::Test(args) => test::run(&cli.project, args),
+        Command::Lint(args) => lint::run(&cli.project, args),
+        Command::Verify(args) => verify::run(&cli.project, args),
+        Command::Probe(args) => verify::probe_agent(args),
     }
 }
 
@@ -60,21 +68,37 @@ pub fn load_options(p: &ProjectArgs) -> Result<LoadOptions> {
     opts.env_files = p.env_files.clone();
     opts.profiles = p.profiles.clone();
     if opts.files.iter().any(|f| f.as_os_str() == "-") {
-        use std::io::Read;
-        let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s)?;
-        opts.stdin = Some(s);
+        // Bounded and checked as any compose file is (`compose::text`).
+        let kind = compose::text::Kind::ComposeFile;
+        let text = compose::text::read_bounded(std::io::stdin().lock(), kind).map_err(|e| {
+            let e = e.into_load_error("<stdin>");
+            eprint!("{}", diagnostic::render(&e));
+            anyhow::Error::new(e).context(crate::REPORTED)
+        })?;
+        opts.stdin = Some(text);
     }
     Ok(opts)
+}
+
+/// `compose::load`, and before anything is printed, the secret values it
+/// reveals (when it fails: those of the env files, which its error may quote)
+/// go to `report::redact`. Every command loads through here.
+pub fn load_project(opts: &LoadOptions) -> std::result::Result<Loaded, compose::LoadError> {
+    let loaded = compose::load(opts);
+    redact::install(match &loaded {
+        Ok(l) => compose::secrets::of_loaded(l),
+        Err(_) => compose::secrets::of_options(opts),
+    });
+    loaded
 }
 
 /// Load the project, print warnings to stderr; on error, print the diagnostic
 /// and return the error (so the exit code says "invalid project").
 pub fn load(opts: &LoadOptions) -> Result<Loaded> {
-    match compose::load(opts) {
+    match load_project(opts) {
         Ok(loaded) => {
             for w in &loaded.warnings {
-                eprintln!("WARN {w}");
+                eprintln!("WARN {}", redact::text(w));
             }
             Ok(loaded)
         }
@@ -104,7 +128,7 @@ pub fn parallelism(p: &ProjectArgs) -> usize {
 /// The project name: from the compose files when there are some, else `-p`.
 pub fn project_name(p: &ProjectArgs) -> Result<String> {
     let opts = load_options(p)?;
-    match compose::load(&opts) {
+    match load_project(&opts) {
         Ok(l) => Ok(l.project.name),
         Err(e) if p.project_name.is_some() && e.kind == compose::ErrorKind::Io => {
             Ok(p.project_name.clone().unwrap_or_default())

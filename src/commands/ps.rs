@@ -11,6 +11,10 @@ pub fn run(p: &ProjectArgs, args: PsArgs) -> Result<()> {
     let name = super::project_name(p)?;
     super::engine::runtime()?.block_on(async move {
         let engine = super::engine::connect().await?;
+        // A stack deployed with `aistack deploy`: its Swarm tasks.
+        if super::deploy::ps_if_deployed(&engine, &name, &args).await? {
+            return Ok(());
+        }
         let mut cs = engine
             .list_containers(&[(labels::PROJECT, name.as_str())], args.all)
             .await?;

@@ -22,7 +22,7 @@ use crate::engine::DockerEngine;
 use crate::engine::types::{ContainerState, HealthState, ObservedContainer};
 use crate::exit::{Exit, ExitError};
 use crate::plan::{DownOptions, labels};
-use crate::report::diagnostic;
+use crate::report::{diagnostic, redact};
 
 pub fn run(p: &ProjectArgs, args: TestArgs) -> Result<()> {
     let mut opts = super::load_options(p)?;
@@ -64,14 +64,18 @@ async fn session(project: Project, args: TestArgs, concurrency: usize) -> Result
         services: args.services.clone(),
         ..Default::default()
     };
-    let end = tokio::select! {
-        r = super::up::bring_up(&engine, &project, &up_args, concurrency) => match r {
-            Ok(_) => None,
-            Err(e) => Some(End::UpFailed(e)),
-        },
-        _ = int.recv() => Some(End::Signal(Exit::Interrupted)),
-        _ = term.recv() => Some(End::Signal(Exit::Terminated)),
+    // A signal stops the bring-up between engine calls (never between a
+    // create and its answer), so the teardown below finds everything.
+    let interrupts = super::interrupt::Interrupts::install()?;
+    let end = match super::up::bring_up(&engine, &project, &up_args, concurrency, &interrupts).await
+    {
+        Ok(_) => None,
+        Err(e) => Some(match interrupts.exit() {
+            Some(exit) => End::Signal(exit),
+            None => End::UpFailed(e),
+        }),
     };
+    drop(interrupts);
     let end = match end {
         Some(end) => end,
         None => run_command(&engine, &project, &args, &mut int, &mut term).await?,
@@ -122,13 +126,13 @@ async fn run_command(
     let observed = apply::observe::by_name(engine, &project.name).await?;
     let env = port_env(&project.name, &observed.containers);
     for (k, v) in &env {
-        eprintln!("test: {k}={v}");
+        eprintln!("test: {}", redact::text(&format!("{k}={v}")));
     }
     let (program, rest) = args
         .command
         .split_first()
         .context("no command given after --")?;
-    eprintln!("test: running {}", args.command.join(" "));
+    eprintln!("test: running {}", redact::text(&args.command.join(" ")));
     let mut child = tokio::process::Command::new(program)
         .args(rest)
         .envs(&env)

@@ -14,7 +14,9 @@ use crate::compose::Project;
 use crate::engine::{DockerEngine, Engine};
 use crate::exit::{Exit, ExitError};
 use crate::plan::{self, UpOptions};
-use crate::report::{diagnostic, progress};
+use crate::report::{diagnostic, progress, redact};
+
+use super::interrupt::Interrupts;
 
 pub fn run(p: &ProjectArgs, args: UpArgs) -> Result<()> {
     let mut opts = super::load_options(p)?;
@@ -31,31 +33,60 @@ pub fn run(p: &ProjectArgs, args: UpArgs) -> Result<()> {
     }
     let concurrency = super::parallelism(p);
     super::engine::runtime()?.block_on(async move {
+        // Before the first engine call: a signal from here on stops `up`
+        // between engine calls, never between a call and its answer.
+        let interrupts = Interrupts::install()?;
         let engine = super::engine::connect().await?;
-        let events = bring_up(&engine, &project, &args, concurrency).await?;
+        let events = bring_up(&engine, &project, &args, concurrency, &interrupts).await?;
         if args.detach || args.wait || args.dry_run {
             return Ok(());
         }
-        attached(&engine, &project, &args, events).await
+        attached(&engine, &project, &args, events, &interrupts).await
     })
 }
 
 /// Observe, plan and apply `up` for `project` (holding the project lock).
 /// Returns the project's event stream, opened before the first start, for
 /// whoever watches the stack afterwards. A failure has been reported already.
+/// A signal (`interrupts`) ends it with 130/143 once the engine calls in
+/// flight have answered, so everything created carries the project's labels
+/// and `down` finds it.
 pub async fn bring_up(
     engine: &DockerEngine,
     project: &Project,
     args: &UpArgs,
     concurrency: usize,
+    interrupts: &Interrupts,
 ) -> Result<broadcast::Sender<apply::Seen>> {
-    let _lock = super::lock::project(&project.name)?;
+    let cancel = interrupts.cancel();
+    let before = |exit| {
+        interrupted(
+            exit,
+            &format!(
+                "{}: interrupted before any container, network or volume was created",
+                project.name
+            ),
+        )
+    };
+    let Some(_lock) = super::lock::project_or_cancel(&project.name, &cancel).await? else {
+        return Err(before(interrupts.wait().await));
+    };
     if !args.dry_run {
         let mode = super::build::ImagesMode::from_flags(args.build, args.no_build);
         let quiet = args.progress == progress::Mode::Quiet;
-        super::build::ensure_images_quietly(engine, project, &args.services, mode, quiet).await?;
+        // An abandoned build or pull leaves nothing labelled with the project.
+        tokio::select! {
+            r = super::build::ensure_images_quietly(engine, project, &args.services, mode, quiet) => r?,
+            exit = interrupts.wait() => return Err(before(exit)),
+        }
     }
-    let observed = apply::observe::project(engine, project).await?;
+    let observed = tokio::select! {
+        r = apply::observe::project(engine, project) => match r {
+            Ok(o) => o,
+            Err(e) => return Err(super::engine::explained(engine, e).await),
+        },
+        exit = interrupts.wait() => return Err(before(exit)),
+    };
     let wait = args.wait;
     let plan = plan::up(
         project,
@@ -71,11 +102,11 @@ pub async fn bring_up(
     )
     .map_err(|e| ExitError::new(Exit::Failure, e.to_string()))?;
     for note in &plan.notes {
-        eprintln!("note: {note}");
+        eprintln!("note: {}", redact::text(note));
     }
     let events = apply::subscribe_events(engine, &project.name);
     if args.dry_run {
-        print!("{plan}");
+        print!("{}", redact::text(&plan.to_string()));
         return Ok(events);
     }
     if plan
@@ -100,8 +131,22 @@ pub async fn bring_up(
             ProbeArg::Engine => HealthProbe::Engine,
         },
         progress: sink,
+        cancel,
+        serial_stops: super::engine::serial_stops(engine, &plan).await,
     };
     let report = apply::run(engine, &plan, &aopts, &events).await;
+    if let Some(f) = &report.failure
+        && f.interrupted
+    {
+        return Err(interrupted(
+            interrupts.exit().unwrap_or(Exit::Interrupted),
+            &format!(
+                "{}: interrupted: stopped once the engine calls in flight had answered; \
+                 what was created is left as it is (`aistack down` removes it)",
+                project.name
+            ),
+        ));
+    }
     if let Some(f) = &report.failure {
         let diagnosis = match &f.container {
             Some(c) => Some(apply::diagnose::gather(engine, c, 20).await),
@@ -122,6 +167,12 @@ pub async fn bring_up(
     Ok(events)
 }
 
+/// Say why `up` stopped early, and exit with the signal's code.
+fn interrupted(exit: Exit, why: &str) -> anyhow::Error {
+    eprintln!("{why}");
+    anyhow::Error::new(ExitError::new(exit, "interrupted")).context(crate::REPORTED)
+}
+
 /// Follow every service container's output until they all end, one exits
 /// under `--abort-on-container-exit`/`--exit-code-from` (or fails under
 /// `--abort-on-container-failure`), or Ctrl-C/SIGTERM; then stop the stack
@@ -131,6 +182,7 @@ async fn attached(
     project: &Project,
     args: &UpArgs,
     events: broadcast::Sender<apply::Seen>,
+    interrupts: &Interrupts,
 ) -> Result<()> {
     let names: Vec<String> = plan_names(project);
     let abort_on_exit = args.abort_on_container_exit || args.exit_code_from.is_some();
@@ -154,9 +206,12 @@ async fn attached(
             }
         }
     };
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let signalled = tokio::select! {
-        _ = &mut follow => {
+        end = &mut follow => {
+            if let super::logs::Followed::Lost(e) = end {
+                // Stopping the stack needs the daemon we just lost: leave it.
+                return Err(super::logs::lost(engine, &e, "following the stack's output").into());
+            }
             // Every container ended on its own.
             return exit_code_from(engine, project, args).await;
         }
@@ -166,8 +221,7 @@ async fn attached(
             // that triggered the abort.
             (args.exit_code_from.is_none() && code != 0).then_some(Exit::Passthrough(code as i32))
         }
-        _ = tokio::signal::ctrl_c() => Some(Exit::Interrupted),
-        _ = term.recv() => Some(Exit::Terminated),
+        exit = interrupts.wait() => Some(exit),
     };
     if matches!(signalled, Some(Exit::Interrupted | Exit::Terminated)) {
         eprintln!("Gracefully stopping... (press Ctrl+C again to force)");

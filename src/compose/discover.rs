@@ -8,9 +8,12 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 
 use super::dotenv;
 use super::error::{ErrorKind, LoadError, Result};
+use super::text::{self, TextError};
 
 /// Default compose file names, in Compose's order of preference.
 pub const DEFAULT_FILES: &[&str] = &[
@@ -43,6 +46,12 @@ pub struct LoadOptions {
     pub process_env: BTreeMap<String, String>,
     pub cwd: PathBuf,
     pub stdin: Option<String>,
+    /// Set by `include` for a sub-project: the first file of every project
+    /// including it, outermost first (cycles, depth). Empty at the top.
+    pub include_chain: Vec<PathBuf>,
+    /// Included projects loaded so far, shared by the sub-loads of one load,
+    /// so includes fanning out cannot multiply without bound.
+    pub include_count: Arc<AtomicUsize>,
 }
 
 impl LoadOptions {
@@ -90,27 +99,19 @@ pub fn environment(
     // Among several env files the later one wins, but never over the process.
     let mut file_vars: BTreeMap<String, String> = BTreeMap::new();
     for file in &files {
-        let text = match std::fs::read(file) {
-            Ok(bytes) => String::from_utf8(bytes).map_err(|_| {
-                LoadError::new(
-                    ErrorKind::Io,
-                    format!("{}: env file is not valid UTF-8", file.display()),
-                )
-            })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => continue,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        let text = match text::read_file(file, text::Kind::EnvFile) {
+            Ok(text) => text,
+            Err(TextError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
+                continue;
+            }
+            Err(TextError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(LoadError::new(
                     ErrorKind::Io,
                     format!("couldn't find env file: {}", file.display()),
                 )
                 .with_hint("check the --env-file path; it is relative to the current directory"));
             }
-            Err(e) => {
-                return Err(LoadError::new(
-                    ErrorKind::Io,
-                    format!("{}: {e}", file.display()),
-                ));
-            }
+            Err(e) => return Err(e.into_load_error(&file.display().to_string())),
         };
         if file.is_dir() {
             continue;

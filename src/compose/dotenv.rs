@@ -96,6 +96,7 @@ pub fn parse_layered(
         unset_seen: HashSet::new(),
         process_env,
         earlier_files,
+        budget: interpolate::MAX_EXPANDED_BYTES,
     };
     parser.run(text)?;
     Ok(Parsed {
@@ -112,6 +113,10 @@ struct Parser<'a> {
     unset_seen: HashSet<String>,
     process_env: &'a dyn Fn(&str) -> Option<String>,
     earlier_files: &'a dyn Fn(&str) -> Option<String>,
+    /// What interpolation may still produce for this file: each line may use
+    /// the keys before it, so without a bound ten lines of `$A$A…` reach
+    /// terabytes.
+    budget: usize,
 }
 
 /// compose-go's `isSpace`: blanks that are not line breaks.
@@ -313,7 +318,7 @@ impl Parser<'_> {
                 .or_else(|| index.get(name).map(|&i| vars[i].1.clone()))
                 .or_else(|| earlier_files(name))
         };
-        match interpolate::substitute(raw, &lookup) {
+        match interpolate::substitute_within(raw, &lookup, &mut self.budget) {
             Ok(s) => {
                 for name in s.unset {
                     if self.unset_seen.insert(name.clone()) {
@@ -321,6 +326,10 @@ impl Parser<'_> {
                     }
                 }
                 Ok(s.value)
+            }
+            // Not a compose message: say where it happened.
+            Err(e @ InterpolateError::TooLarge { .. }) => {
+                Err(DotenvError::syntax(line, e.to_string()))
             }
             Err(e) => Err(DotenvError {
                 line,
@@ -936,6 +945,24 @@ mod tests {
         assert_eq!(p.vars.len(), 50_000);
         assert_eq!(p.vars[49_999], ("K49999".to_owned(), "v".to_owned()));
         assert_eq!(p.unset.len(), 50_000);
+    }
+
+    #[test]
+    fn keys_doubling_earlier_keys_are_refused_before_memory_runs_out() {
+        // Billion laughs in .env: A11 alone would be 10^12 bytes.
+        let mut text = String::from("A0=xxxxxxxxxx\n");
+        for i in 1..12 {
+            text.push_str(&format!("A{i}={}\n", format!("${{A{}}}", i - 1).repeat(10)));
+        }
+        let e = parse_layered(&text, &none, &none).unwrap_err();
+        assert_eq!(e.kind, DotenvErrorKind::Syntax);
+        // 10^7 bytes fit in the 64 MiB budget, 10^8 do not.
+        assert_eq!(e.line, 8, "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("line 8: values expand to more than 64 MiB"),
+            "{e}"
+        );
     }
 
     // --- properties -------------------------------------------------------

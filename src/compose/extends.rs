@@ -20,6 +20,17 @@ use super::merge;
 use super::node::{Node, Value};
 use super::suggest::did_you_mean;
 
+/// Longest `extends` chain followed (base of a base of …). Real chains are a
+/// few links long; the bound keeps the recursion's stack small.
+const MAX_CHAIN: usize = 64;
+
+/// Nodes `extends` may copy from bases into the services extending them, for
+/// one file: as many as the YAML reader accepts in a file (250,000). Each
+/// extending service gets its own copy of its base, so a long chain or a large
+/// base extended by thousands of services multiplies the file's size, like an
+/// alias bomb the YAML budget cannot see.
+const MAX_INHERITED_NODES: usize = 250_000;
+
 /// Replace every service that has `extends: {service, file?}` by its base
 /// merged with it. `file` is the path of the file `root` was read from; `load`
 /// returns the interpolated, canonical root of another file, given its path
@@ -40,6 +51,7 @@ pub fn resolve_extends(
         load,
         files: HashMap::new(),
         done: HashMap::new(),
+        inherited: 0,
     };
     resolver.files.insert(main.clone(), root.clone());
     for name in names {
@@ -60,6 +72,8 @@ struct Resolver<'a> {
     files: HashMap<PathBuf, Node>,
     /// Services already resolved (compose-go stores them back in the map).
     done: HashMap<Id, Node>,
+    /// Nodes copied from bases so far (`MAX_INHERITED_NODES`).
+    inherited: usize,
 }
 
 impl Resolver<'_> {
@@ -125,6 +139,16 @@ impl Resolver<'_> {
                 self.not_found(name, &base_name, &base_file, &other, &base_span),
             ));
         }
+        if chain.len() >= MAX_CHAIN {
+            return Err(with_service(
+                LoadError::at(
+                    ErrorKind::Cycle,
+                    &base_span,
+                    format!("extends chain longer than {MAX_CHAIN} services"),
+                )
+                .with_hint("extend a service that extends fewer others"),
+            ));
+        }
         chain.push(id.clone());
         let base_id: Id = (base_file.clone(), base_name.clone());
         if chain.contains(&base_id) {
@@ -146,6 +170,19 @@ impl Resolver<'_> {
         }
         if base.as_map().is_none() {
             base = Node::map(Vec::new(), base.span.clone());
+        }
+        self.inherited = self.inherited.saturating_add(count_nodes(&base));
+        if self.inherited > MAX_INHERITED_NODES {
+            return Err(with_service(
+                LoadError::at(
+                    ErrorKind::InvalidValue,
+                    &base_span,
+                    format!(
+                        "extends copies more than {MAX_INHERITED_NODES} values from base services into this file's services"
+                    ),
+                )
+                .with_hint("a very long extends chain, or a huge base extended by very many services?"),
+            ));
         }
         let mut merged = merge::merge_service(&base, &svc).map_err(with_service)?;
         merged.remove("extends");
@@ -192,6 +229,21 @@ impl Resolver<'_> {
         )
         .with_hint(hint)
     }
+}
+
+/// Nodes in a tree, counted without recursion.
+fn count_nodes(node: &Node) -> usize {
+    let mut stack = vec![node];
+    let mut count = 0;
+    while let Some(n) = stack.pop() {
+        count += 1;
+        match &n.value {
+            Value::Seq(items) => stack.extend(items),
+            Value::Map(entries) => stack.extend(entries.iter().map(|(_, v)| v)),
+            Value::Scalar(_) => {}
+        }
+    }
+    count
 }
 
 /// `a`, or `a (other.yaml)` for a service of another file than the chain's first.

@@ -2,6 +2,7 @@
 //! standard input), parse, interpolate every value (never keys), canonicalize.
 //! Must not merge files or apply project-wide rules.
 
+use std::collections::HashSet;
 use std::path::Path;
 
 use super::canonical;
@@ -10,17 +11,20 @@ use super::error::{ErrorKind, LoadError, Result};
 use super::interpolate::{self, InterpolateError};
 use super::node::{Node, Scalar, Value};
 use super::read;
+use super::text::{self, TextError};
 
 /// Unset variables seen while interpolating, in first-seen order, each once.
 #[derive(Debug, Default, Clone)]
 pub struct Warnings {
     pub unset: Vec<String>,
     pub messages: Vec<String>,
+    /// `unset` as a set: a file may name a hundred thousand variables.
+    unset_seen: HashSet<String>,
 }
 
 impl Warnings {
     fn unset(&mut self, name: &str) {
-        if !self.unset.iter().any(|n| n == name) {
+        if self.unset_seen.insert(name.to_string()) {
             self.unset.push(name.to_string());
         }
     }
@@ -53,23 +57,11 @@ pub fn read_text(path: &Path, stdin: Option<&str>) -> Result<String> {
             )
         });
     }
-    let bytes = std::fs::read(path).map_err(|e| {
-        let what = if e.kind() == std::io::ErrorKind::NotFound {
-            "no such file".to_string()
-        } else {
-            e.to_string()
-        };
-        LoadError::new(ErrorKind::Io, format!("{}: {what}", path.display()))
-    })?;
-    String::from_utf8(bytes).map_err(|e| {
-        let valid = e.utf8_error().valid_up_to();
-        LoadError::new(
-            ErrorKind::Yaml,
-            format!(
-                "{}: not valid UTF-8 (first bad byte at offset {valid}); compose files must be UTF-8 text",
-                path.display()
-            ),
-        )
+    text::read_file(path, text::Kind::ComposeFile).map_err(|e| match e {
+        TextError::Io(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            LoadError::new(ErrorKind::Io, format!("{}: no such file", path.display()))
+        }
+        e => e.into_load_error(&path.display().to_string()),
     })
 }
 
@@ -96,7 +88,8 @@ pub fn load_file(
     }
     if interpolate {
         let mut path_stack = Vec::new();
-        interpolate_node(&mut node, env, warnings, &mut path_stack)?;
+        let mut budget = interpolate::MAX_EXPANDED_BYTES;
+        interpolate_node(&mut node, env, warnings, &mut path_stack, &mut budget)?;
     }
     canonical::canonicalize(&mut node)?;
     Ok(node)
@@ -118,7 +111,42 @@ pub fn yaml_error(file: &str, e: read::ReadError) -> LoadError {
             format!("a mapping may set `{key}` only once; remove one of them"),
         );
     }
+    if let Some(why) = too_big(reason) {
+        return LoadError::at(
+            ErrorKind::Yaml,
+            &span,
+            format!("the document is too big to read: {why}"),
+        )
+        .with_hint(
+            "aliases (*name) and merge keys (<<) copy what they name; a compose file may expand \
+             to at most 250,000 values and nest at most 64 levels",
+        );
+    }
     LoadError::at(ErrorKind::Yaml, &span, format!("invalid YAML: {reason}"))
+}
+
+/// The reader's resource limits (serde-saphyr's `BudgetBreach`, the parser's
+/// nesting limit) in words, or `None` for any other error.
+fn too_big(reason: &str) -> Option<String> {
+    if reason == "recursion limit exceeded" {
+        return Some("it nests more than 64 levels deep".into());
+    }
+    let breach = reason.strip_prefix("budget breached: ")?;
+    let name = breach.split([' ', '{']).next().unwrap_or(breach);
+    Some(
+        match name {
+            "Nodes" => "it expands to more than 250,000 values (an alias bomb?)",
+            "Depth" => "it nests more than 64 levels deep",
+            "Events" => "it expands to more than 1,000,000 parser events (an alias bomb?)",
+            "Aliases" => "it uses more than 50,000 aliases",
+            "Anchors" => "it defines more than 50,000 anchors",
+            "ScalarBytes" => "its values, aliases included, add up to more than 64 MiB",
+            "MergeKeys" => "it uses more than 10,000 merge keys (<<)",
+            "Documents" => "it has more than 1,024 documents",
+            _ => return Some(breach.to_string()),
+        }
+        .to_string(),
+    )
 }
 
 pub fn display_name(path: &Path) -> String {
@@ -134,6 +162,7 @@ fn interpolate_node(
     env: &Environment,
     warnings: &mut Warnings,
     path: &mut Vec<String>,
+    budget: &mut usize,
 ) -> Result<()> {
     match &mut node.value {
         Value::Scalar(Scalar::Str(s)) => {
@@ -141,7 +170,7 @@ fn interpolate_node(
                 return Ok(());
             }
             let lookup = |k: &str| env.get(k).map(str::to_string);
-            match interpolate::substitute(s, &lookup) {
+            match interpolate::substitute_within(s, &lookup, budget) {
                 Ok(out) => {
                     for n in &out.unset {
                         warnings.unset(n);
@@ -157,10 +186,18 @@ fn interpolate_node(
                     if let Some(svc) = service_of(path) {
                         err = err.with_service(svc);
                     }
-                    if let InterpolateError::Required { name, .. } = &e {
-                        err = err.with_hint(format!(
-                            "set {name} in the environment or in the .env file"
-                        ));
+                    match &e {
+                        InterpolateError::Required { name, .. } => {
+                            err = err.with_hint(format!(
+                                "set {name} in the environment or in the .env file"
+                            ));
+                        }
+                        InterpolateError::TooLarge { .. } => {
+                            err = err.with_hint(
+                                "check the variables this file uses; a real compose file expands to about its own size",
+                            );
+                        }
+                        InterpolateError::Invalid { .. } => {}
                     }
                     return Err(err);
                 }
@@ -170,7 +207,7 @@ fn interpolate_node(
         Value::Seq(items) => {
             for (i, item) in items.iter_mut().enumerate() {
                 path.push(format!("[{i}]"));
-                let r = interpolate_node(item, env, warnings, path);
+                let r = interpolate_node(item, env, warnings, path, budget);
                 path.pop();
                 r?;
             }
@@ -178,7 +215,7 @@ fn interpolate_node(
         Value::Map(entries) => {
             for (k, v) in entries.iter_mut() {
                 path.push(k.name.clone());
-                let r = interpolate_node(v, env, warnings, path);
+                let r = interpolate_node(v, env, warnings, path, budget);
                 path.pop();
                 r?;
             }
@@ -191,5 +228,52 @@ fn service_of(path: &[String]) -> Option<&str> {
     match path {
         [top, name, ..] if top == "services" => Some(name),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_error(text: &str) -> LoadError {
+        let e = read::parse(text, "c.yaml").unwrap_err();
+        yaml_error("c.yaml", e)
+    }
+
+    #[test]
+    fn an_alias_bomb_is_reported_in_words_at_its_line() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..8 {
+            let items = vec![format!("*a{}", i - 1); 10].join(", ");
+            text.push_str(&format!("a{i}: &a{i} [{items}]\n"));
+        }
+        let e = parse_error(&text);
+        assert_eq!(
+            e.message,
+            "the document is too big to read: it expands to more than 250,000 values (an alias bomb?)"
+        );
+        assert!(e.span.as_ref().is_some_and(|s| s.line > 1), "{e}");
+        assert!(e.hint.is_some());
+    }
+
+    #[test]
+    fn deep_nesting_is_reported_in_words_block_and_flow() {
+        let flow = format!("a: {}{}", "[".repeat(10_000), "]".repeat(10_000));
+        let map = format!("a: {}b{}", "{a: ".repeat(10_000), "}".repeat(10_000));
+        for text in [flow, map] {
+            let e = parse_error(&text);
+            assert_eq!(
+                e.message,
+                "the document is too big to read: it nests more than 64 levels deep",
+                "{}",
+                &text[..20]
+            );
+        }
+    }
+
+    #[test]
+    fn other_yaml_errors_keep_the_parsers_reason() {
+        let e = parse_error("a: [b\n");
+        assert!(e.message.starts_with("invalid YAML: "), "{e}");
     }
 }

@@ -4,6 +4,7 @@
 //! an error, as in Compose. Must not merge with override semantics.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 
 use super::discover::{self, LoadOptions};
 use super::error::{ErrorKind, LoadError, Result};
@@ -12,7 +13,13 @@ use super::load;
 use super::model::Project;
 use super::node::Node;
 
+/// Nesting of includes (a project including one that includes …).
 const MAX_DEPTH: usize = 16;
+
+/// Included projects one load reads in all, at every depth: an include list
+/// naming the same file ten times, sixteen levels down, would otherwise mean
+/// 10^16 loads. Real projects include a handful.
+const MAX_INCLUDED: usize = 100;
 
 pub fn apply(
     project: &mut Project,
@@ -21,18 +28,22 @@ pub fn apply(
     opts: &LoadOptions,
     warnings: &mut Warnings,
 ) -> Result<()> {
-    let depth = opts
-        .process_env
-        .get("__AISTACK_INCLUDE_DEPTH")
-        .and_then(|d| d.parse().ok())
-        .unwrap_or(0usize);
-    if depth >= MAX_DEPTH {
+    if opts.include_chain.len() >= MAX_DEPTH {
         return Err(LoadError::at(
             ErrorKind::Cycle,
             &includes.span,
-            "include nests too deeply (is a file including itself?)",
+            format!("includes nest more than {MAX_DEPTH} levels deep"),
         ));
     }
+    // This project's own first file ends the chain its includes must avoid.
+    let mut chain = opts.include_chain.clone();
+    chain.extend(
+        project
+            .meta
+            .config_files
+            .first()
+            .map(|f| discover::clean(f)),
+    );
     let Some(entries) = includes.as_seq() else {
         return Err(LoadError::invalid(
             &includes.span,
@@ -45,6 +56,28 @@ pub fn apply(
             .first()
             .cloned()
             .ok_or_else(|| LoadError::invalid(&entry.span, "include entry has no path"))?;
+        if let Some(at) = chain.iter().position(|f| *f == discover::clean(&first)) {
+            let shown: Vec<String> = chain[at..]
+                .iter()
+                .chain([&first])
+                .map(|f| f.display().to_string())
+                .collect();
+            return Err(LoadError::at(
+                ErrorKind::Cycle,
+                &entry.span,
+                format!("include cycle: {}", shown.join(" -> ")),
+            )
+            .with_hint("a file cannot include itself, directly or through other files"));
+        }
+        let loads = opts.include_count.fetch_add(1, Ordering::Relaxed) + 1;
+        if loads > MAX_INCLUDED {
+            return Err(LoadError::at(
+                ErrorKind::InvalidValue,
+                &entry.span,
+                format!("more than {MAX_INCLUDED} included projects in all"),
+            )
+            .with_hint("is the same file included many times, at several levels?"));
+        }
         let dir =
             sub_dir.unwrap_or_else(|| first.parent().map(Path::to_path_buf).unwrap_or_default());
         let mut sub = LoadOptions::new(opts.cwd.clone(), opts.process_env.clone());
@@ -54,8 +87,8 @@ pub fn apply(
         sub.interpolate = opts.interpolate;
         sub.project_name = Some(project.name.clone());
         sub.profiles = opts.profiles.clone();
-        sub.process_env
-            .insert("__AISTACK_INCLUDE_DEPTH".into(), (depth + 1).to_string());
+        sub.include_chain = chain.clone();
+        sub.include_count = opts.include_count.clone();
         let loaded = load::load_unfinished(&sub).map_err(|e| {
             let mut e = e;
             e.message = format!("in included file {}: {}", first.display(), e.message);
@@ -147,5 +180,18 @@ fn join(project: &mut Project, sub: Project, span: &super::node::Span) -> Result
         project.configs.entry(k).or_insert(v);
     }
     project.meta.config_files.extend(sub.meta.config_files);
+    // Keep the included services' located trees too, so later checks (validate,
+    // lint) can point into the included file.
+    if let Some(sub_source) = sub.meta.source.as_deref().and_then(|n| n.as_map()) {
+        let source = project.meta.source.get_or_insert_with(|| {
+            std::sync::Arc::new(super::node::Node::map(Vec::new(), span.clone()))
+        });
+        let source = std::sync::Arc::make_mut(source);
+        for (k, n) in sub_source {
+            if source.get(&k.name).is_none() {
+                source.insert(k.clone(), n.clone());
+            }
+        }
+    }
     Ok(())
 }

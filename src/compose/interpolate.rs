@@ -17,6 +17,13 @@ use std::fmt::Write as _;
 /// more than a handful of levels.
 pub const MAX_DEPTH: usize = 100;
 
+/// The most interpolation may produce for one file (a compose file, an env
+/// file), all of its values together, nested arguments included: 64 MiB. A
+/// real file's values expand to about the size of the file; without a bound,
+/// `$BIG` repeated, or `.env` lines doubling an earlier key, grow
+/// exponentially. Callers keep one budget per file (`substitute_within`).
+pub const MAX_EXPANDED_BYTES: usize = 64 * 1024 * 1024;
+
 /// The result of a successful substitution.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Substituted {
@@ -43,6 +50,9 @@ pub enum InterpolateError {
     /// which for a nested or trailing part is that part, not the whole value.
     #[error("Invalid template: {}", go_quote(template))]
     Invalid { template: String },
+    /// The file's values together expand to more than `limit` bytes.
+    #[error("{}", too_large_text(*limit))]
+    TooLarge { limit: usize },
 }
 
 impl InterpolateError {
@@ -56,9 +66,33 @@ impl InterpolateError {
             ),
             InterpolateError::Invalid { template } => format!(
                 "invalid interpolation format for {path}.\n\
-                 You may need to escape any $ with another $.\n{template}"
+                 You may need to escape any $ with another $.\n{}",
+                shortened(template)
             ),
+            InterpolateError::TooLarge { limit } => {
+                format!(
+                    "error while interpolating {path}: {}",
+                    too_large_text(*limit)
+                )
+            }
         }
+    }
+}
+
+fn too_large_text(limit: usize) -> String {
+    format!(
+        "values expand to more than {} MiB in this file (a variable holding a huge value, or used very many times)",
+        limit / (1024 * 1024)
+    )
+}
+
+/// A template quoted in an error, cut after 400 characters: compose prints it
+/// whole, but a hostile multi-megabyte value must not flood the terminal.
+fn shortened(template: &str) -> String {
+    const SHOWN: usize = 400;
+    match template.char_indices().nth(SHOWN) {
+        Some((cut, _)) => format!("{}… ({} bytes)", &template[..cut], template.len()),
+        None => template.to_owned(),
     }
 }
 
@@ -79,12 +113,43 @@ pub fn substitute(
     template: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Substituted, InterpolateError> {
+    let mut budget = MAX_EXPANDED_BYTES;
+    substitute_within(template, lookup, &mut budget)
+}
+
+/// `substitute`, charging every byte it produces (nested arguments included)
+/// to `budget`, which the caller shares between the values of one file; fails
+/// with `TooLarge` rather than exceed it.
+pub fn substitute_within(
+    template: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    budget: &mut usize,
+) -> Result<Substituted, InterpolateError> {
     let mut unset = Unset::default();
-    let value = substitute_at(template, lookup, &mut unset, 0)?;
+    let mut charge = Charge { budget };
+    let value = substitute_at(template, lookup, &mut unset, &mut charge, 0)?;
     Ok(Substituted {
         value,
         unset: unset.names,
     })
+}
+
+/// The byte budget of one substitution, charged as output is produced.
+struct Charge<'b> {
+    budget: &'b mut usize,
+}
+
+impl Charge<'_> {
+    fn push(&mut self, out: &mut String, text: &str) -> Result<(), InterpolateError> {
+        *self.budget = self
+            .budget
+            .checked_sub(text.len())
+            .ok_or(InterpolateError::TooLarge {
+                limit: MAX_EXPANDED_BYTES,
+            })?;
+        out.push_str(text);
+        Ok(())
+    }
 }
 
 /// Unset names in order, with a set so that a value naming thousands of
@@ -117,6 +182,7 @@ fn substitute_at(
     template: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
     unset: &mut Unset,
+    charge: &mut Charge<'_>,
     depth: usize,
 ) -> Result<String, InterpolateError> {
     if depth >= MAX_DEPTH {
@@ -137,11 +203,11 @@ fn substitute_at(
 
     while i < bytes.len() {
         let Some(rel) = template[i..].find('$') else {
-            out.push_str(&template[i..]);
+            charge.push(&mut out, &template[i..])?;
             break;
         };
         let dollar = i + rel;
-        out.push_str(&template[i..dollar]);
+        charge.push(&mut out, &template[i..dollar])?;
         if tail_end.is_some_and(|end| dollar > end) {
             reported_from = 0;
             tail_end = None;
@@ -149,7 +215,7 @@ fn substitute_at(
         let after = dollar + 1;
         match bytes.get(after) {
             Some(b'$') => {
-                out.push('$');
+                charge.push(&mut out, "$")?;
                 i = after + 1;
             }
             Some(b'{') => {
@@ -161,7 +227,7 @@ fn substitute_at(
                 let name_end = scan_name(template, name_start).ok_or_else(invalid)?;
                 let name = &template[name_start..name_end];
                 if bytes.get(name_end) == Some(&b'}') {
-                    out.push_str(&lookup_direct(name, lookup, unset));
+                    charge.push(&mut out, &lookup_direct(name, lookup, unset))?;
                     i = name_end + 1;
                     continue;
                 }
@@ -180,18 +246,19 @@ fn substitute_at(
                     None => (last, last + 1),
                 };
                 let arg = &template[arg_start..arg_end];
-                out.push_str(&apply(op, name, arg, lookup, unset, depth)?);
+                let value = apply(op, name, arg, lookup, unset, charge, depth)?;
+                charge.push(&mut out, &value)?;
                 i = next;
             }
             _ => {
                 if let Some(name_end) = scan_name(template, after) {
                     let name = &template[after..name_end];
-                    out.push_str(&lookup_direct(name, lookup, unset));
+                    charge.push(&mut out, &lookup_direct(name, lookup, unset))?;
                     i = name_end;
                 } else {
                     // A `$` not followed by a name, `{` or `$` is kept as is:
                     // compose only rejects a malformed `${`.
-                    out.push('$');
+                    charge.push(&mut out, "$")?;
                     i = after;
                 }
             }
@@ -218,11 +285,12 @@ fn apply(
     arg: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
     unset: &mut Unset,
+    charge: &mut Charge<'_>,
     depth: usize,
 ) -> Result<String, InterpolateError> {
     // compose expands the argument before looking at the variable, so its
     // errors and unset warnings happen even when the argument is not used.
-    let arg = substitute_at(arg, lookup, unset, depth + 1)?;
+    let arg = substitute_at(arg, lookup, unset, charge, depth + 1)?;
     let value = lookup(name);
     let non_empty = value.as_deref().is_some_and(|v| !v.is_empty());
     let required = |value: Option<String>| {
@@ -762,6 +830,66 @@ mod tests {
             "}".repeat(MAX_DEPTH - 1)
         );
         assert_eq!(value(&ok, &[]), "x");
+    }
+
+    #[test]
+    fn a_huge_variable_repeated_is_refused_before_it_is_built() {
+        let big = "x".repeat(1024 * 1024);
+        let t = "$BIG".repeat(100);
+        let e = run(&t, &[("BIG", &big)]).unwrap_err();
+        assert_eq!(
+            e,
+            InterpolateError::TooLarge {
+                limit: MAX_EXPANDED_BYTES
+            }
+        );
+        assert!(
+            e.at_path("services.web.command").starts_with(
+                "error while interpolating services.web.command: values expand to more than 64 MiB"
+            ),
+            "{}",
+            e.at_path("x")
+        );
+    }
+
+    #[test]
+    fn the_budget_is_shared_by_every_value_of_a_file() {
+        let lookup = |k: &str| (k == "A").then(|| "abc".to_string());
+        let mut budget = 10;
+        assert_eq!(
+            substitute_within("$A-$A", &lookup, &mut budget)
+                .unwrap()
+                .value,
+            "abc-abc"
+        );
+        assert_eq!(budget, 3);
+        assert!(substitute_within("${A}", &lookup, &mut budget).is_ok());
+        assert_eq!(budget, 0);
+        assert!(matches!(
+            substitute_within("x", &lookup, &mut budget),
+            Err(InterpolateError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn unused_arguments_are_charged_too() {
+        // compose expands an argument even when it is not used, so a bomb
+        // hidden in one must not escape the budget.
+        let lookup = |k: &str| (k == "BIG").then(|| "x".repeat(1024 * 1024));
+        let t = format!("${{SET:+{}}}", "$BIG".repeat(100));
+        let mut budget = MAX_EXPANDED_BYTES;
+        assert!(matches!(
+            substitute_within(&t, &lookup, &mut budget),
+            Err(InterpolateError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn long_invalid_templates_are_shortened_in_compose_file_errors() {
+        let t = format!("${{{}", "a".repeat(100_000));
+        let shown = invalid(&t).at_path("services.s.image");
+        assert!(shown.len() < 1_000, "{} bytes", shown.len());
+        assert!(shown.ends_with("… (100002 bytes)"), "{shown}");
     }
 
     #[test]

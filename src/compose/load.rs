@@ -46,8 +46,22 @@ pub(crate) fn load_unfinished(opts: &LoadOptions) -> Result<(Project, Vec<String
     Ok((project, warnings.lines()))
 }
 
-fn load_files(opts: &LoadOptions) -> Result<(Project, Environment, Warnings)> {
-    let mut warnings = Warnings::default();
+/// What `load_files` decides before reading a compose file.
+struct Sources {
+    env: Environment,
+    env_files: Vec<PathBuf>,
+    files: Vec<PathBuf>,
+    project_dir: PathBuf,
+}
+
+/// The interpolation environment `load` would use, without reading a compose
+/// file (the `.env` next to them is found all the same): what
+/// `compose::secrets` needs when loading fails.
+pub fn environment(opts: &LoadOptions) -> Result<Environment> {
+    sources(opts).map(|s| s.env)
+}
+
+fn sources(opts: &LoadOptions) -> Result<Sources> {
     // Compose reads `.env` from the working (or --project-directory) directory
     // first, so COMPOSE_FILE and COMPOSE_PROJECT_NAME may come from it.
     let first_dir = opts
@@ -73,6 +87,22 @@ fn load_files(opts: &LoadOptions) -> Result<(Project, Environment, Warnings)> {
     if project_dir != base_dir && env_files.is_empty() {
         env = discover::environment(&opts.process_env, &env_files, &project_dir)?;
     }
+    Ok(Sources {
+        env,
+        env_files,
+        files,
+        project_dir,
+    })
+}
+
+fn load_files(opts: &LoadOptions) -> Result<(Project, Environment, Warnings)> {
+    let mut warnings = Warnings::default();
+    let Sources {
+        env,
+        env_files,
+        files,
+        project_dir,
+    } = sources(opts)?;
 
     let mut root: Option<Node> = None;
     for path in &files {

@@ -13,6 +13,8 @@
 
 mod unicity;
 
+use std::collections::{HashMap, HashSet};
+
 use super::error::LoadError;
 use super::node::{Node, Tag, Value};
 
@@ -171,18 +173,42 @@ fn merge_entries(
     let Value::Map(over_entries) = over.value else {
         return Ok(());
     };
+    let Some(entries) = base.as_map_mut() else {
+        return Ok(());
+    };
+    // Keys are looked up in an index, and `!reset` entries removed at the end,
+    // so that two mappings of 100,000 keys merge in linear time. Small
+    // mappings, the usual case, are searched directly.
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let indexed = entries.len() > 16;
+    if indexed {
+        for (i, (bk, _)) in entries.iter().enumerate() {
+            index.entry(bk.name.clone()).or_insert(i);
+        }
+    }
+    let mut removed: HashSet<usize> = HashSet::new();
     for (k, v) in over_entries {
-        let Some(entries) = base.as_map_mut() else {
-            return Ok(());
+        let slot = if indexed {
+            index.get(&k.name).copied()
+        } else {
+            entries
+                .iter()
+                .position(|(bk, _)| bk.name == k.name)
+                .filter(|i| !removed.contains(i))
         };
-        let slot = entries.iter().position(|(bk, _)| bk.name == k.name);
         match (v.tag, slot) {
             (Some(Tag::Reset), Some(i)) => {
-                entries.remove(i);
+                removed.insert(i);
+                index.remove(&k.name);
             }
             (Some(Tag::Reset), None) => {}
             (Some(Tag::Override), Some(i)) => entries[i].1 = stripped(v),
-            (_, None) => entries.push((k, stripped(v))),
+            (_, None) => {
+                if indexed {
+                    index.insert(k.name.clone(), entries.len());
+                }
+                entries.push((k, stripped(v)));
+            }
             (None, Some(i)) => match mode {
                 Entries::Replace => entries[i].1 = stripped(v),
                 Entries::Recursive => {
@@ -194,6 +220,13 @@ fn merge_entries(
             },
         }
     }
+    if !removed.is_empty() {
+        let mut position = 0;
+        entries.retain(|_| {
+            position += 1;
+            !removed.contains(&(position - 1))
+        });
+    }
     Ok(())
 }
 
@@ -203,7 +236,7 @@ fn extra_hosts(base: &mut Node, over: Node) {
     let (Value::Seq(items), Value::Seq(more)) = (&mut base.value, over.value) else {
         return;
     };
-    let known: Vec<Option<String>> = items.iter().map(Node::scalar_text).collect();
+    let known: HashSet<Option<String>> = items.iter().map(Node::scalar_text).collect();
     for item in more {
         if !known.contains(&item.scalar_text()) {
             items.push(stripped(item));
@@ -215,6 +248,22 @@ fn extra_hosts(base: &mut Node, over: Node) {
 /// base entries while it walks them, so e.g. a base subnet absent from the
 /// override is dropped. `docker compose config` prints exactly this, so we do.
 fn ipam(base: &mut Node, over: Node, path: &mut Vec<String>) -> Result<(), LoadError> {
+    // The walk below is cubic in the number of entries; a network has one or
+    // two subnets, so a list long enough to make that cost is refused.
+    const MAX_CONFIGS: usize = 64;
+    if let (Value::Seq(configs), Value::Seq(overrides)) = (&base.value, &over.value)
+        && configs.len().max(overrides.len()) > MAX_CONFIGS
+    {
+        let long = if configs.len() > MAX_CONFIGS {
+            &*base
+        } else {
+            &over
+        };
+        return Err(LoadError::invalid(
+            &long.span,
+            format!("{} has more than {MAX_CONFIGS} entries", path.join(".")),
+        ));
+    }
     let (Value::Seq(configs), Value::Seq(overrides)) = (&base.value, over.value) else {
         return Ok(());
     };

@@ -12,15 +12,45 @@ use super::discover::{self, Environment};
 use super::dotenv;
 use super::error::{ErrorKind, LoadError, Result};
 use super::model::{Build, Condition, Dependency, Network, Project, Service};
+use super::node::Span;
+use super::text::{self, TextError};
 use super::validate;
+
+/// What folding env files and resolving `environment: [NAME]` / `args: [NAME]`
+/// may copy into the services of one project, all together: 64 MiB. Each
+/// service gets its own copy, so one large variable or env file named by
+/// thousands of services (cheap to write with a YAML alias) would otherwise
+/// multiply; real values are far smaller (Linux caps one at 128 KiB).
+const MAX_COPIED_BYTES: usize = 64 * 1024 * 1024;
+
+/// The bytes `MAX_COPIED_BYTES` still allows.
+struct Copies(usize);
+
+impl Copies {
+    /// Charge `bytes` copied from `source` (an env file, a variable).
+    fn take(&mut self, bytes: usize, source: &dyn std::fmt::Display) -> Result<()> {
+        self.0 = self.0.checked_sub(bytes).ok_or_else(|| {
+            LoadError::new(
+                ErrorKind::InvalidValue,
+                format!(
+                    "{source}: env files and environment values copied into the services add up to more than {} MiB",
+                    MAX_COPIED_BYTES / (1024 * 1024)
+                ),
+            )
+            .with_hint("a variable or env file with a huge value, used by many services?")
+        })?;
+        Ok(())
+    }
+}
 
 /// Per-service normalization that depends on the project directory (so an
 /// included project does it against its own directory before joining).
 pub fn services(project: &mut Project, env: &Environment) -> Result<()> {
     let dir = project.meta.working_dir.clone();
     let home = env.get("HOME").map(str::to_string);
+    let mut copies = Copies(MAX_COPIED_BYTES);
     for (name, svc) in project.services.iter_mut() {
-        fold_env_files(svc, &dir, env).map_err(|e| e.with_service(name.clone()))?;
+        fold_env_files(svc, &dir, env, &mut copies).map_err(|e| e.with_service(name.clone()))?;
         // `environment: [NAME]` takes NAME from the project environment when set.
         let unresolved: Vec<String> = svc
             .environment
@@ -30,6 +60,9 @@ pub fn services(project: &mut Project, env: &Environment) -> Result<()> {
             .collect();
         for k in unresolved {
             if let Some(v) = env.get(&k) {
+                copies
+                    .take(v.len(), &format_args!("variable {k}"))
+                    .map_err(|e| e.with_service(name.clone()))?;
                 svc.environment.insert(k, Some(v.to_string()));
             }
         }
@@ -39,13 +72,23 @@ pub fn services(project: &mut Project, env: &Environment) -> Result<()> {
         if let Some(build) = &mut svc.build {
             normalize_build(build, &dir);
             // `args: [NAME]` takes NAME from the environment, or is dropped when unset.
-            build.args = std::mem::take(&mut build.args)
-                .into_iter()
-                .filter_map(|(k, v)| match v {
-                    Some(v) => Some((k, Some(v))),
-                    None => env.get(&k).map(|v| (k, Some(v.to_string()))),
-                })
-                .collect();
+            let mut args = BTreeMap::new();
+            for (k, v) in std::mem::take(&mut build.args) {
+                let v = match v {
+                    Some(v) => v,
+                    None => match env.get(&k) {
+                        Some(v) => {
+                            copies
+                                .take(v.len(), &format_args!("variable {k}"))
+                                .map_err(|e| e.with_service(name.clone()))?;
+                            v.to_string()
+                        }
+                        None => continue,
+                    },
+                };
+                args.insert(k, Some(v));
+            }
+            build.args = args;
         }
         // Compose keeps extra_hosts as a map and prints it sorted.
         svc.extra_hosts.sort();
@@ -79,30 +122,35 @@ pub fn finish(project: &mut Project, env: &Environment) -> Result<()> {
     Ok(())
 }
 
-fn fold_env_files(svc: &mut Service, dir: &Path, env: &Environment) -> Result<()> {
+fn fold_env_files(
+    svc: &mut Service,
+    dir: &Path,
+    env: &Environment,
+    copies: &mut Copies,
+) -> Result<()> {
     if svc.env_file.is_empty() {
         return Ok(());
     }
     let mut from_files: BTreeMap<String, String> = BTreeMap::new();
     for f in std::mem::take(&mut svc.env_file) {
         let path = discover::absolute(dir, Path::new(&f.path));
-        let text = match std::fs::read_to_string(&path) {
+        let text = match text::read_file(&path, text::Kind::EnvFile) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !f.required => continue,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(TextError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound && !f.required => {
+                continue;
+            }
+            Err(TextError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(LoadError::new(
                     ErrorKind::Io,
                     format!("env file {} not found", path.display()),
                 )
                 .with_hint("create it, or mark it optional with `required: false`"));
             }
-            Err(e) => {
-                return Err(LoadError::new(
-                    ErrorKind::Io,
-                    format!("{}: {e}", path.display()),
-                ));
-            }
+            Err(e) => return Err(e.into_load_error(&path.display().to_string())),
         };
+        // Reading counts (one file named by every service is read by each),
+        // and so do the values folded in, which interpolation may make larger.
+        copies.take(text.len(), &path.display())?;
         let lookup = |k: &str| {
             from_files
                 .get(k)
@@ -112,11 +160,18 @@ fn fold_env_files(svc: &mut Service, dir: &Path, env: &Environment) -> Result<()
         let pairs = dotenv::parse(&text, &lookup).map_err(|e| {
             LoadError::new(ErrorKind::InvalidValue, format!("{}: {e}", path.display()))
         })?;
+        copies.take(
+            pairs.iter().map(|(k, v)| k.len() + v.len()).sum(),
+            &path.display(),
+        )?;
         from_files.extend(pairs);
     }
     // `environment:` wins over `env_file:` (Compose's documented precedence).
     for (k, v) in from_files {
-        svc.environment.entry(k).or_insert(Some(v));
+        if let std::collections::btree_map::Entry::Vacant(e) = svc.environment.entry(k) {
+            svc.env_file_vars.insert(e.key().clone());
+            e.insert(Some(v));
+        }
     }
     Ok(())
 }
@@ -211,6 +266,12 @@ fn name_resources(project: &mut Project, env: &Environment) -> Result<()> {
             };
         }
     }
+    // Top-level entries keep no location; the first file at least says where.
+    let file = project
+        .meta
+        .config_files
+        .first()
+        .map(|f| f.display().to_string());
     for (kind, objects) in [
         ("secret", &mut project.secrets),
         ("config", &mut project.configs),
@@ -227,14 +288,16 @@ fn name_resources(project: &mut Project, env: &Environment) -> Result<()> {
                 match env.get(&obj.environment) {
                     Some(v) => obj.value = Some(v.to_string()),
                     None => {
-                        return Err(LoadError::new(
+                        let mut err = LoadError::new(
                             ErrorKind::Reference,
                             format!(
                                 "{kind} \"{key}\" takes its value from environment variable {}, which is not set",
                                 obj.environment
                             ),
                         )
-                        .with_hint(format!("set {} in the environment or in .env", obj.environment)));
+                        .with_hint(format!("set {} in the environment or in .env", obj.environment));
+                        err.span = file.as_deref().map(|f| Span::new(f.into(), 0, 0));
+                        return Err(err);
                     }
                 }
             }

@@ -79,12 +79,15 @@ pub fn references(project: &Project) -> Result<()> {
             }
         }
         if !svc.network_mode.is_empty() && !svc.networks.is_empty() {
-            return Err(LoadError::new(
+            let err = LoadError::new(
                 ErrorKind::InvalidValue,
                 "`network_mode` and `networks` cannot be combined",
-            )
-            .with_service(name.clone())
-            .with_hint("keep one of them"));
+            );
+            return Err(
+                located(project, &format!("services.{name}.network_mode"), err)
+                    .with_service(name.clone())
+                    .with_hint("keep one of them"),
+            );
         }
         for m in &svc.volumes {
             if m.kind == "volume"
@@ -126,21 +129,26 @@ pub fn references(project: &Project) -> Result<()> {
             (svc.scale, svc.deploy.as_ref().and_then(|d| d.replicas))
             && scale != replicas
         {
-            return Err(LoadError::new(
-                    ErrorKind::InvalidValue,
-                    format!("can't set distinct values on 'scale' ({scale}) and 'deploy.replicas' ({replicas})"),
-                )
-                .with_service(name.clone()));
+            let err = LoadError::new(
+                ErrorKind::InvalidValue,
+                format!(
+                    "can't set distinct values on 'scale' ({scale}) and 'deploy.replicas' ({replicas})"
+                ),
+            );
+            return Err(
+                located(project, &format!("services.{name}.scale"), err).with_service(name.clone())
+            );
         }
         if let (Some(limit), Some(deploy)) = (svc.mem_limit, svc.deploy.as_ref())
             && let Some(mem) = deploy.resources.limits.as_ref().and_then(|l| l.memory)
             && mem != limit
         {
-            return Err(LoadError::new(
+            let err = LoadError::new(
                 ErrorKind::InvalidValue,
                 "can't set distinct values on 'mem_limit' and 'deploy.resources.limits.memory'",
-            )
-            .with_service(name.clone()));
+            );
+            return Err(located(project, &format!("services.{name}.mem_limit"), err)
+                .with_service(name.clone()));
         }
         if let (Some(res), Some(deploy)) = (svc.mem_reservation, svc.deploy.as_ref())
             && let Some(mem) = deploy
@@ -150,11 +158,14 @@ pub fn references(project: &Project) -> Result<()> {
                 .and_then(|l| l.memory)
             && mem != res
         {
-            return Err(LoadError::new(
-                        ErrorKind::InvalidValue,
-                        "can't set distinct values on 'mem_reservation' and 'deploy.resources.reservations.memory'",
-                    )
-                    .with_service(name.clone()));
+            let err = LoadError::new(
+                ErrorKind::InvalidValue,
+                "can't set distinct values on 'mem_reservation' and 'deploy.resources.reservations.memory'",
+            );
+            return Err(
+                located(project, &format!("services.{name}.mem_reservation"), err)
+                    .with_service(name.clone()),
+            );
         }
         if svc.cpus != 0.0
             && let Some(cpus) = svc
@@ -165,11 +176,13 @@ pub fn references(project: &Project) -> Result<()> {
             && cpus != 0.0
             && (cpus - svc.cpus).abs() > 1e-9
         {
-            return Err(LoadError::new(
+            let err = LoadError::new(
                 ErrorKind::InvalidValue,
                 "can't set distinct values on 'cpus' and 'deploy.resources.limits.cpus'",
-            )
-            .with_service(name.clone()));
+            );
+            return Err(
+                located(project, &format!("services.{name}.cpus"), err).with_service(name.clone())
+            );
         }
     }
     Ok(())
@@ -241,27 +254,29 @@ pub fn validate(project: &Project) -> Result<()> {
         if svc.container_name.is_empty() {
             continue;
         }
+        let at = format!("services.{name}.container_name");
         if svc.replicas() > 1 {
-            return Err(LoadError::new(
+            let err = LoadError::new(
                 ErrorKind::InvalidValue,
                 format!(
                     "container_name \"{}\" is set, so the service cannot run {} replicas",
                     svc.container_name,
                     svc.replicas()
                 ),
-            )
-            .with_service(name.clone())
-            .with_hint("remove container_name, or scale to 1"));
+            );
+            return Err(located(project, &at, err)
+                .with_service(name.clone())
+                .with_hint("remove container_name, or scale to 1"));
         }
         if let Some(other) = names.insert(&svc.container_name, name) {
-            return Err(LoadError::new(
+            let err = LoadError::new(
                 ErrorKind::InvalidValue,
                 format!(
                     "container_name \"{}\" is also used by service \"{other}\"",
                     svc.container_name
                 ),
-            )
-            .with_service(name.clone()));
+            );
+            return Err(located(project, &at, err).with_service(name.clone()));
         }
     }
     Ok(())

@@ -177,6 +177,23 @@ fn bind_string(m: &MountSpec) -> String {
     }
 }
 
+/// A bind mount's propagation option, checked against the engine's names.
+pub(crate) fn bind_options(
+    target: &str,
+    propagation: Option<&str>,
+) -> Result<Option<MountBindOptions>> {
+    let Some(p) = propagation else {
+        return Ok(None);
+    };
+    let propagation: MountBindOptionsPropagationEnum = p.parse().map_err(|_| {
+        EngineError::Other(format!("mount {target}: unknown bind propagation {p:?}"))
+    })?;
+    Ok(Some(MountBindOptions {
+        propagation: Some(propagation),
+        ..Default::default()
+    }))
+}
+
 fn mount(m: &MountSpec, api: ApiVersion) -> Result<Mount> {
     let mut out = Mount {
         target: Some(m.target.clone()),
@@ -187,18 +204,7 @@ fn mount(m: &MountSpec, api: ApiVersion) -> Result<Mount> {
     match m.kind {
         MountKind::Bind => {
             out.typ = Some(MountType::BIND);
-            if let Some(p) = &m.bind_propagation {
-                let propagation: MountBindOptionsPropagationEnum = p.parse().map_err(|_| {
-                    EngineError::Other(format!(
-                        "mount {}: unknown bind propagation {p:?}",
-                        m.target
-                    ))
-                })?;
-                out.bind_options = Some(MountBindOptions {
-                    propagation: Some(propagation),
-                    ..Default::default()
-                });
-            }
+            out.bind_options = bind_options(&m.target, m.bind_propagation.as_deref())?;
         }
         MountKind::Volume => {
             out.typ = Some(MountType::VOLUME);

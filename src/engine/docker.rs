@@ -31,6 +31,7 @@ use super::types::*;
 use super::{Engine, EngineError, Result, one_line};
 
 mod images;
+mod swarm;
 
 /// Where bollard looks when DOCKER_HOST is unset.
 const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";

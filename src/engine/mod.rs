@@ -19,6 +19,7 @@ pub mod fake;
 pub mod interactive;
 pub mod lines;
 pub mod quirks;
+pub mod swarm;
 pub mod types;
 
 pub use docker::DockerEngine;

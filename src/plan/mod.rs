@@ -8,6 +8,7 @@ pub mod labels;
 pub mod observed;
 pub mod oneoff;
 pub mod spec;
+pub mod swarm;
 pub mod up;
 
 pub use action::{Action, Node, Plan, WaitFor};

@@ -46,6 +46,7 @@ impl ImageOutput {
     }
 
     fn write(&self, line: &str) {
+        let line = super::redact::text(line);
         let _ = writeln!(std::io::stderr().lock(), "{line}");
     }
 }
@@ -111,6 +112,10 @@ fn who(services: &[String]) -> String {
 
 /// One line naming the service(s), the image and what went wrong.
 pub fn failure(f: &ImageFailure) -> String {
+    super::redact::text(&unmasked_failure(f)).into_owned()
+}
+
+fn unmasked_failure(f: &ImageFailure) -> String {
     let who = who(&f.services);
     let image = &f.image;
     match &f.kind {

@@ -30,7 +30,7 @@ pub fn render(err: &LoadError) -> String {
     if let Some(h) = &err.hint {
         let _ = writeln!(out, "  hint: {h}");
     }
-    out
+    super::redact::text(&out).into_owned()
 }
 
 fn first_line(s: &str) -> &str {
@@ -60,6 +60,7 @@ pub fn failure(f: &crate::apply::Failure, d: Option<&crate::apply::diagnose::Dia
         let _ = write!(out, "service \"{s}\": ");
     }
     let _ = writeln!(out, "{} ({})", f.message, f.node);
+    let mut out = super::redact::text(&out).into_owned();
     if let Some(d) = d {
         out.push_str(&diagnosis(d));
     }
@@ -108,5 +109,12 @@ pub fn diagnosis(d: &crate::apply::diagnose::Diagnosis) -> String {
             }
         }
     }
-    out
+    // Health output and logs are the container's, but here aistack prints
+    // them: mask, and say so, pointing at the unmasked source.
+    match super::redact::text(&out) {
+        std::borrow::Cow::Borrowed(_) => out,
+        std::borrow::Cow::Owned(masked) => format!(
+            "{masked}  (secret values redacted; `aistack logs` shows the container's own output)\n"
+        ),
+    }
 }

@@ -4,3 +4,6 @@ pub mod build;
 pub mod diagnostic;
 pub mod logs;
 pub mod progress;
+pub mod redact;
+pub mod swarm;
+pub mod verify;

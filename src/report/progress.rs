@@ -31,11 +31,31 @@ pub fn sink(mode: Mode) -> Box<dyn ProgressSink> {
         Mode::Auto => Mode::Plain,
         m => m,
     };
-    match resolved {
+    let inner: Box<dyn ProgressSink> = match resolved {
         Mode::Tty => Box::new(Tty::new()),
         Mode::Json => Box::new(Json),
         Mode::Quiet => Box::new(crate::apply::NoProgress),
         _ => Box::new(Plain),
+    };
+    Box::new(Redacted(inner))
+}
+
+/// Every sink sees events with secret values masked (engine errors may quote
+/// them): one place, whatever the mode.
+struct Redacted(Box<dyn ProgressSink>);
+
+impl ProgressSink for Redacted {
+    fn event(&self, mut ev: ProgressEvent) {
+        let r = |s: &str| super::redact::text(s).into_owned();
+        ev.id = r(&ev.id);
+        ev.service = ev.service.as_deref().map(r);
+        ev.phase = match ev.phase {
+            Phase::DoneBy(s) => Phase::DoneBy(r(&s)),
+            Phase::Failed(s) => Phase::Failed(r(&s)),
+            Phase::Skipped(s) => Phase::Skipped(r(&s)),
+            p => p,
+        };
+        self.0.event(ev);
     }
 }
 
@@ -146,5 +166,46 @@ impl ProgressSink for Tty {
             Phase::Started => bar.set_message(msg),
             _ => bar.finish_with_message(format!("{msg} {}", secs(ev.elapsed).trim())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::apply::progress::Recorder;
+    use crate::compose::secrets::SecretValue;
+
+    struct Shared(Arc<Recorder>);
+
+    impl ProgressSink for Shared {
+        fn event(&self, ev: ProgressEvent) {
+            self.0.event(ev);
+        }
+    }
+
+    #[test]
+    fn progress_events_reach_every_sink_with_secret_values_masked() {
+        // A value no other test prints: the redactor is process-wide.
+        super::super::redact::install(vec![SecretValue {
+            name: "PROGRESS_TOKEN".into(),
+            value: "Pr0gress-unique-Vk3".into(),
+        }]);
+        let recorder = Arc::new(Recorder::default());
+        let sink = Redacted(Box::new(Shared(recorder.clone())));
+        sink.event(ProgressEvent {
+            id: "create:demo-web-1".into(),
+            kind: "CreateContainer",
+            service: Some("web".into()),
+            phase: Phase::Failed("invalid env Pr0gress-unique-Vk3 (x)".into()),
+            elapsed: Duration::ZERO,
+        });
+        let seen = recorder.0.lock().unwrap();
+        assert_eq!(
+            seen[0].phase,
+            Phase::Failed("invalid env <redacted:PROGRESS_TOKEN> (x)".into())
+        );
+        assert_eq!(seen[0].id, "create:demo-web-1");
     }
 }

@@ -66,11 +66,12 @@ now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f s", b - a }'; }
 
 # Every docker call has a deadline: a wedged daemon must fail the run, not hang CI.
+# -k: `docker run` passes SIGTERM on to the container and keeps waiting.
 dk() {
 	local limit=$1
 	shift
 	local rc=0
-	timeout "$limit" docker "$@" || rc=$?
+	timeout -k 10 "$limit" docker "$@" || rc=$?
 	if [[ $rc == 124 ]]; then
 		log "docker $1 did not finish within ${limit}s"
 	fi

@@ -45,7 +45,7 @@ die() {
 }
 
 # Every docker call has a deadline: a wedged daemon fails the run instead of hanging it.
-dk() { timeout 30 docker "$@"; }
+dk() { timeout -k 10 30 docker "$@"; }
 
 # ---------------------------------------------------------------------------
 # Bringing the stack up and down (standalone mode only).
@@ -87,7 +87,7 @@ stack() {
 	if [[ -n $aistack_bin ]]; then
 		timeout "$limit" "$aistack_bin" -p "$project" -f "$compose_file" --env-file "$env_file" "$@"
 	else
-		timeout "$limit" docker compose -p "$project" -f "$compose_file" --env-file "$env_file" "$@"
+		timeout -k 10 "$limit" docker compose -p "$project" -f "$compose_file" --env-file "$env_file" "$@"
 	fi
 }
 

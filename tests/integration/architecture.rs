@@ -42,8 +42,11 @@ fn outside_crates_are_imported_only_by_their_owning_module() {
                 ));
             }
         }
-        // The loader and the planner stay pure: no async runtime, no terminal.
-        if (rel.starts_with("compose/") || rel.starts_with("plan/"))
+        // The loader, the planner, lint and verify's judgement stay pure: no async runtime, no terminal.
+        if (rel.starts_with("compose/")
+            || rel.starts_with("plan/")
+            || rel.starts_with("lint/")
+            || rel.starts_with("verify/"))
             && [
                 "tokio::",
                 "indicatif::",

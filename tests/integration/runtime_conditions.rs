@@ -193,6 +193,12 @@ fn runtime_crash_looping_dependency_fails_up_wait() {
         "{err}"
     );
     assert!(err.contains("flaky: no such file"), "{err}");
+    // The state line says how often it restarted.
+    let state = err
+        .lines()
+        .find(|l| l.trim_start().starts_with(&format!("container {flaky}:")))
+        .unwrap_or_else(|| panic!("no state line for {flaky}:\n{err}"));
+    assert!(state.contains("restarted"), "{state}");
     assert_eq!(s.inspect("api", "{{.State.Status}}"), "created");
     s.aistack(&["down", "--progress", "quiet"]).ok();
     s.assert_nothing_left();
@@ -222,4 +228,7 @@ fn runtime_wait_timeout_is_exit_124_with_the_last_state() {
     );
     assert!(err.contains("exit 1: still warming"), "{err}");
     assert!(err.contains("slow: warming caches"), "{err}");
+    // What the timed-out up created is all found by down.
+    s.aistack(&["down", "-v", "--progress", "quiet"]).ok();
+    s.assert_nothing_left();
 }

@@ -276,6 +276,13 @@ impl Stack {
         Some(Stack { name, dir })
     }
 
+    /// A fresh project whose compose file is `compose` (no fixture directory).
+    pub fn inline(tag: &str, compose: &str) -> Option<Stack> {
+        let s = Stack::new(tag, "basic")?;
+        std::fs::write(s.file(), compose).unwrap();
+        Some(s)
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
@@ -394,6 +401,140 @@ pub fn aistack_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Out {
     }
     cmd.envs(env.iter().copied());
     run_or_panic(cmd, CALL)
+}
+
+/// The real binary running in the background (same environment rules as
+/// `aistack_in`): its output is collected as it comes, so a test can wait
+/// for a line, signal it, and wait for its end with a deadline.
+pub struct Spawned {
+    child: std::process::Child,
+    stdout: std::sync::Arc<Mutex<String>>,
+    stderr: std::sync::Arc<Mutex<String>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Spawned {
+    pub fn start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Spawned {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_aistack"));
+        cmd.args(args).current_dir(dir).env_clear();
+        for k in ["PATH", "HOME", "DOCKER_HOST", "XDG_RUNTIME_DIR"] {
+            if let Some(v) = std::env::var_os(k) {
+                cmd.env(k, v);
+            }
+        }
+        cmd.envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn aistack");
+        let collect = |mut r: Box<dyn Read + Send>, into: std::sync::Arc<Mutex<String>>| {
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = r.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    into.lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+            })
+        };
+        let stdout = std::sync::Arc::new(Mutex::new(String::new()));
+        let stderr = std::sync::Arc::new(Mutex::new(String::new()));
+        let readers = vec![
+            collect(Box::new(child.stdout.take().unwrap()), stdout.clone()),
+            collect(Box::new(child.stderr.take().unwrap()), stderr.clone()),
+        ];
+        Spawned {
+            child,
+            stdout,
+            stderr,
+            readers,
+        }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// Sends `signal` (libc::SIGINT, ...) to the process.
+    pub fn signal(&self, signal: i32) {
+        // SAFETY: kill(2) on our own child's pid; it has not been reaped yet
+        // (we reap only in `wait`), so the pid cannot have been reused.
+        unsafe {
+            libc::kill(self.pid(), signal);
+        }
+    }
+
+    pub fn stdout(&self) -> String {
+        self.stdout
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Waits until `pred(stdout)` holds; false if the process ended or
+    /// `limit` passed first.
+    pub fn wait_for_stdout(&mut self, limit: Duration, pred: impl Fn(&str) -> bool) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if pred(&self.stdout()) {
+                return true;
+            }
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return pred(&self.stdout());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// Waits for the end within `limit`: its status and output, or `None`
+    /// (then the process is killed, so nothing outlives the test).
+    pub fn wait(mut self, limit: Duration) -> Option<(std::process::ExitStatus, Out)> {
+        let start = Instant::now();
+        let status = loop {
+            match self.child.try_wait() {
+                Ok(Some(s)) => break Some(s),
+                Ok(None) if start.elapsed() > limit => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    break None;
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+                Err(_) => break None,
+            }
+        };
+        for r in self.readers.drain(..) {
+            let _ = r.join();
+        }
+        let status = status?;
+        Some((
+            status,
+            Out {
+                code: status.code().unwrap_or(-1),
+                stdout: self.stdout(),
+                stderr: self.stderr(),
+            },
+        ))
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
 }
 
 /// `--progress json` lines: (id, phase, detail, elapsed seconds).

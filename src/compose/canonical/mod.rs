@@ -36,8 +36,17 @@ pub fn canonicalize(root: &mut Node) -> Result<(), LoadError> {
         match key.name.as_str() {
             "services" => {
                 if let Some(services) = value.as_map_mut() {
+                    let mut bindings = 0;
                     for (name, svc) in services.iter_mut() {
                         service::service(&name.name, svc)?;
+                        if let Some(ports) = svc.get("ports")
+                            && let Some(items) = ports.as_seq()
+                        {
+                            bindings += items.len();
+                            if bindings > ports::MAX_BINDINGS {
+                                return Err(ports::too_many(&ports.span).with_service(&name.name));
+                            }
+                        }
                     }
                 }
             }

@@ -16,6 +16,20 @@ use crate::compose::node::{Node, Scalar, Span, Value};
 const HINT: &str = "use [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL], for example \"8080:80\", \
                     \"127.0.0.1:8080:80/udp\" or \"9000-9001:9000-9001\", or the long syntax with `target:`";
 
+/// Port bindings one file's `ports:` may expand to, all services together:
+/// every port of one protocol. A range is one entry per port, so a few lines
+/// of `"1-65535:1-65535"` would otherwise make millions of entries.
+pub(super) const MAX_BINDINGS: usize = 65_536;
+
+/// The error for a file whose `ports:` expand beyond `MAX_BINDINGS`.
+pub(super) fn too_many(span: &Span) -> LoadError {
+    invalid(
+        span,
+        format!("`ports` expand to more than {MAX_BINDINGS} port bindings in this file"),
+    )
+    .with_hint("each port of a range is one binding; publish each range once")
+}
+
 /// One binding parsed from the short syntax.
 #[derive(Debug, PartialEq)]
 struct Binding {
@@ -57,6 +71,9 @@ pub(super) fn ports(node: &mut Node) -> Result<(), LoadError> {
         let bindings = parse(&raw).map_err(|why| {
             invalid(&item.span, format!("invalid port \"{raw}\": {why}")).with_hint(HINT)
         })?;
+        if out.len() + bindings.len() > MAX_BINDINGS {
+            return Err(too_many(&item.span));
+        }
         out.extend(bindings.into_iter().map(|b| binding_node(b, &item.span)));
     }
     node.value = Value::Seq(out);
@@ -238,6 +255,31 @@ mod tests {
             "services:\n  a:\n    image: x\n    ports:\n      - {list}\n"
         ));
         canonicalize(&mut n).unwrap_err()
+    }
+
+    #[test]
+    fn one_full_range_expands_but_a_second_is_refused_before_it_is_built() {
+        let p = ports(r#"["1-65535:1-65535"]"#);
+        assert_eq!(p.as_array().map(Vec::len), Some(65_535));
+        let e = port_error(
+            r#""1-65535:1-65535"
+      - "1-65535:1-65535/udp""#,
+        );
+        assert!(e.message.contains("more than 65536 port bindings"), "{e}");
+        assert_eq!(e.span.as_ref().map(|s| s.line), Some(6), "{e}");
+    }
+
+    #[test]
+    fn the_binding_limit_counts_every_service_of_the_file() {
+        let mut text = String::from("services:\n");
+        for i in 0..3 {
+            text.push_str(&format!(
+                "  s{i}:\n    image: x\n    ports: [\"1-30000:1-30000\"]\n"
+            ));
+        }
+        let e = canonicalize(&mut parse(&text)).unwrap_err();
+        assert_eq!(e.service.as_deref(), Some("s2"), "{e}");
+        assert!(e.message.contains("more than 65536 port bindings"), "{e}");
     }
 
     #[test]

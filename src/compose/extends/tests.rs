@@ -341,3 +341,82 @@ fn files_without_extends_are_left_untouched() {
     .unwrap();
     assert_eq!(root, before);
 }
+
+/// `s0` extends `s1` extends … `s<len-1>`, each adding one label: written
+/// base last, so resolving `s0` walks the whole chain at once.
+fn chain(len: usize) -> String {
+    let mut text = String::from("services:\n");
+    for i in 0..len - 1 {
+        text.push_str(&format!(
+            "  s{i}:\n    extends: s{}\n    labels: {{l{i}: v}}\n",
+            i + 1
+        ));
+    }
+    text.push_str(&format!("  s{}:\n    image: x\n", len - 1));
+    text
+}
+
+#[test]
+fn a_chain_of_sixty_five_services_resolves() {
+    let n = resolved(&chain(65));
+    let first = n.get("services").and_then(|s| s.get("s0")).unwrap();
+    assert_eq!(
+        first.get("labels").and_then(Node::as_map).map(|m| m.len()),
+        Some(64)
+    );
+    assert_eq!(first.get("image").and_then(Node::as_str), Some("x"));
+}
+
+#[test]
+fn a_longer_chain_is_refused_instead_of_recursing_deeper() {
+    let e = error(&[("/p/compose.yaml", chain(3_000).as_str())]);
+    assert_eq!(e.kind, ErrorKind::Cycle);
+    assert!(
+        e.message.contains("extends chain longer than 64"),
+        "{}",
+        e.message
+    );
+    assert!(e.span.is_some() && e.service.is_some(), "{e}");
+}
+
+#[test]
+fn a_chain_written_base_first_is_bounded_by_what_it_copies() {
+    // Resolved in file order, each link is one step deep, but service `i`
+    // inherits i labels: the copies grow quadratically.
+    let mut text = String::from("services:\n  s0:\n    image: x\n");
+    for i in 1..3_000 {
+        text.push_str(&format!(
+            "  s{i}:\n    extends: s{}\n    labels: {{l{i}: v}}\n",
+            i - 1
+        ));
+    }
+    let e = error(&[("/p/compose.yaml", text.as_str())]);
+    assert!(
+        e.message.contains("extends copies more than"),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
+fn a_large_base_extended_by_many_services_is_refused_not_copied_without_bound() {
+    // 5,000 entries in the base, copied into 100 services: 500,000 nodes
+    // from a file of 5,200.
+    let mut text = String::from("services:\n  base:\n    image: x\n    labels:\n");
+    for i in 0..5_000 {
+        text.push_str(&format!("      l{i}: v\n"));
+    }
+    for i in 0..100 {
+        text.push_str(&format!("  s{i}:\n    extends: base\n"));
+    }
+    let e = error(&[("/p/compose.yaml", text.as_str())]);
+    assert!(
+        e.message.contains("extends copies more than 250000 values"),
+        "{}",
+        e.message
+    );
+    // Forty copies stay within the budget.
+    let fewer = text.lines().take(5_004 + 80).collect::<Vec<_>>().join("\n");
+    let n = resolved(&fewer);
+    assert!(n.get("services").and_then(|s| s.get("s39")).is_some());
+}

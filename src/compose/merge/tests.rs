@@ -469,3 +469,91 @@ fn merging_the_parse_of_an_empty_file_changes_nothing() {
     merge(&mut base, parse("")).unwrap();
     assert_eq!(json(&base), before);
 }
+
+/// `labels:` of service `a` with the given entries, one per line.
+fn labels(entries: impl Iterator<Item = String>) -> String {
+    let mut text = String::from("services:\n  a:\n    labels:\n");
+    for e in entries {
+        text.push_str(&format!("      {e}\n"));
+    }
+    text
+}
+
+#[test]
+fn large_mappings_merge_like_small_ones_with_resets_and_overrides() {
+    // 40 keys: above the size where keys are looked up in an index.
+    let base = labels((0..40).map(|i| format!("k{i}: b{i}")));
+    let over = labels((0..60).step_by(2).map(|i| match i % 3 {
+        0 => format!("k{i}: !reset null"),
+        1 => format!("k{i}: !override o{i}"),
+        _ => format!("k{i}: o{i}"),
+    }));
+    let got = &json(&merged(&[&base, &over]))["services"]["a"]["labels"];
+    let mut want = serde_json::Map::new();
+    for i in 0..60 {
+        let value = match (i < 40, i % 2 == 0, i % 3) {
+            (_, true, 0) => continue,
+            (_, true, _) => format!("o{i}"),
+            (true, false, _) => format!("b{i}"),
+            (false, false, _) => continue,
+        };
+        want.insert(format!("k{i}"), json!(value));
+    }
+    assert_eq!(got, &serde_json::Value::Object(want));
+    // Base keys keep their order, new keys follow in the override's order.
+    let keys: Vec<&String> = got.as_object().unwrap().keys().collect();
+    assert_eq!(keys[..3], ["k1", "k2", "k3"]);
+    assert_eq!(keys[keys.len() - 2..], ["k56", "k58"]);
+}
+
+#[test]
+fn two_mappings_of_many_keys_merge_without_quadratic_work() {
+    let base = labels((0..100_000).map(|i| format!("k{i}: v")));
+    let over = labels((50_000..150_000).map(|i| format!("k{i}: w")));
+    let n = merged(&[&base, &over]);
+    let got = &json(&n)["services"]["a"]["labels"];
+    assert_eq!(got.as_object().map(|m| m.len()), Some(150_000));
+    assert_eq!(got["k49999"], json!("v"));
+    assert_eq!(got["k50000"], json!("w"));
+}
+
+#[test]
+fn extra_hosts_of_many_entries_merge_without_quadratic_work() {
+    let hosts = |from: usize, to: usize| {
+        let list: Vec<String> = (from..to).map(|i| format!("\"h{i}=10.0.0.1\"")).collect();
+        format!("services:\n  a:\n    extra_hosts: [{}]\n", list.join(", "))
+    };
+    let n = merged(&[&hosts(0, 50_000), &hosts(25_000, 75_000)]);
+    assert_eq!(
+        json(&n)["services"]["a"]["extra_hosts"]
+            .as_array()
+            .map(Vec::len),
+        Some(75_000)
+    );
+}
+
+#[test]
+fn ipam_config_lists_too_long_to_merge_are_refused() {
+    let configs = |n: usize| {
+        let list: Vec<String> = (0..n)
+            .map(|i| format!("{{subnet: 10.{i}.0.0/24}}"))
+            .collect();
+        format!(
+            "networks:\n  n:\n    ipam: {{config: [{}]}}\n",
+            list.join(", ")
+        )
+    };
+    let mut base = Node::map(Vec::new(), Span::default());
+    merge(&mut base, canonical(&configs(64), "a.yaml")).unwrap();
+    merge(&mut base, canonical(&configs(2), "b.yaml")).unwrap();
+    let e = merge(&mut base, canonical(&configs(65), "c.yaml")).unwrap_err();
+    assert!(
+        e.message
+            .contains("networks.n.ipam.config has more than 64 entries"),
+        "{e}"
+    );
+    assert_eq!(
+        e.span.as_ref().map(|s| s.file.to_string()).as_deref(),
+        Some("c.yaml")
+    );
+}

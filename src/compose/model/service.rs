@@ -64,6 +64,10 @@ pub struct Service {
     /// Resolved into `environment` by normalization, as Compose does.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub env_file: Vec<EnvFile>,
+    /// Variables of `environment` whose value an `env_file:` supplied: kept
+    /// because those values are secret-bearing (`compose::secrets`).
+    #[serde(skip)]
+    pub env_file_vars: std::collections::BTreeSet<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expose: Vec<String>,
     /// Resolved by the loader before typing; kept only so typing accepts it.
