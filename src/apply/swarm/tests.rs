@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::apply::progress::Recorder;
-use crate::compose::{self, LoadOptions, Project};
+use crate::compose::Project;
 use crate::engine::swarm::kernel::VipSupport;
 use crate::engine::swarm::*;
 use crate::plan::swarm::{self as plan, EndpointChoice, Facts, Observed, StepOptions};
@@ -54,12 +54,7 @@ secrets:
 "#;
 
 fn project(yaml: &str) -> Project {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("compose.yaml"), yaml).unwrap();
-    let env = BTreeMap::from([("DB_PASSWORD".to_string(), "pw-value-1".to_string())]);
-    compose::load(&LoadOptions::new(dir.path().to_path_buf(), env))
-        .unwrap()
-        .project
+    crate::testutil::load_project_with_env(yaml, &[("DB_PASSWORD", "pw-value-1")])
 }
 
 fn facts() -> Facts {

@@ -6,6 +6,7 @@ use crate::compose::{self, LoadOptions, Project};
 use crate::engine::swarm::kernel::VipSupport;
 use crate::engine::swarm::*;
 use crate::plan::labels as compose_labels;
+use crate::testutil::load_project_with_env as load_with;
 
 use super::*;
 
@@ -46,18 +47,6 @@ secrets:
 configs:
   app: {content: "level=debug"}
 "#;
-
-fn load_with(yaml: &str, env: &[(&str, &str)]) -> Project {
-    let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(dir.path().join("compose.yaml"), yaml).expect("write compose.yaml");
-    let env: BTreeMap<String, String> = env
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    compose::load(&LoadOptions::new(dir.path().to_path_buf(), env))
-        .expect("fixture loads")
-        .project
-}
 
 fn guide() -> Project {
     load_with(GUIDE, &[("DB_PASSWORD", "s3cret-value")])
