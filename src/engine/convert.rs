@@ -23,24 +23,24 @@ use super::quirks::{self, ApiVersion};
 use super::types::*;
 use super::{EngineError, Result};
 
-fn nanos(d: Duration) -> i64 {
+pub(crate) fn nanos(d: Duration) -> i64 {
     // G10: the API takes durations in nanoseconds.
     i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
 }
 
-fn hash_map(m: &BTreeMap<String, String>) -> HashMap<String, String> {
+pub(crate) fn hash_map(m: &BTreeMap<String, String>) -> HashMap<String, String> {
     m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
-fn some_map(m: &BTreeMap<String, String>) -> Option<HashMap<String, String>> {
+pub(crate) fn some_map(m: &BTreeMap<String, String>) -> Option<HashMap<String, String>> {
     (!m.is_empty()).then(|| hash_map(m))
 }
 
-fn some_vec(v: &[String]) -> Option<Vec<String>> {
+pub(crate) fn some_vec(v: &[String]) -> Option<Vec<String>> {
     (!v.is_empty()).then(|| v.to_vec())
 }
 
-fn btree(m: Option<HashMap<String, String>>) -> BTreeMap<String, String> {
+pub(crate) fn btree(m: Option<HashMap<String, String>>) -> BTreeMap<String, String> {
     m.unwrap_or_default().into_iter().collect()
 }
 

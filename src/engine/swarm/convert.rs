@@ -5,8 +5,7 @@
 //! its command; durations in nanoseconds; secret data in base64). Must not:
 //! perform I/O or decide anything beyond the shape of one request.
 
-use std::collections::{BTreeMap, HashMap};
-use std::time::Duration;
+use std::collections::HashMap;
 
 use bollard::models::{
     ConfigSpec, EndpointPortConfig, EndpointPortConfigProtocolEnum,
@@ -25,28 +24,8 @@ use bollard::models::{
 };
 
 use super::types::*;
-use crate::engine::convert::bind_options;
+use crate::engine::convert::{bind_options, btree, hash_map, nanos, some_map, some_vec};
 use crate::engine::{EngineError, Result};
-
-fn nanos(d: Duration) -> i64 {
-    i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
-}
-
-fn hash_map(m: &BTreeMap<String, String>) -> HashMap<String, String> {
-    m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
-}
-
-fn some_map(m: &BTreeMap<String, String>) -> Option<HashMap<String, String>> {
-    (!m.is_empty()).then(|| hash_map(m))
-}
-
-fn some_vec(v: &[String]) -> Option<Vec<String>> {
-    (!v.is_empty()).then(|| v.to_vec())
-}
-
-fn btree(m: Option<HashMap<String, String>>) -> BTreeMap<String, String> {
-    m.unwrap_or_default().into_iter().collect()
-}
 
 fn i64_of(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
@@ -579,6 +558,9 @@ pub fn swarm_status(i: &bollard::models::SystemInfo) -> SwarmStatus {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
     use super::*;
     use serde_json::json;
 
